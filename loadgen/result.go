@@ -1,0 +1,123 @@
+// Package loadgen runs load tests. Every engine (the embedded Fortio library,
+// wrk, wrk2, Nighthawk) turns a profile into the same Result, so metrics,
+// stored documents and comparisons do not depend on which tool ran.
+package loadgen
+
+import (
+	"context"
+	"time"
+
+	"fortio.org/fortio/stats"
+
+	"github.com/perf-exporter/perf-exporter/config"
+)
+
+// Engine runs one load test for a profile. It returns when the run is over or
+// ctx is cancelled; a cancelled run still returns what it measured, with
+// Result.Aborted set. An error means the run did not happen or produced
+// nothing usable (binary missing, target unreachable, unparsable output).
+type Engine interface {
+	Run(ctx context.Context, p config.Profile, obs Observer) (*Result, error)
+}
+
+// Observer receives each request as it completes, while the run is going on.
+// Engines that only report at the end (external tools) do not call it; the
+// caller then records their Result in bulk. Implementations must be cheap and
+// safe for concurrent use: they sit on the load generator's hot path.
+type Observer interface {
+	ObserveRequest(latency time.Duration, code string)
+}
+
+// CodeError is the code label of a request that got no status at all
+// (connect, read, write or timeout error).
+const CodeError = "error"
+
+// Result is what one run measured, whatever the engine.
+type Result struct {
+	Engine   string // fortio, wrk, wrk2, nighthawk
+	Protocol string // http1, http2, grpc
+	// URL is the target as shown to users: scheme://host/path, without
+	// credentials or query string.
+	URL string
+
+	StartTime         time.Time
+	ActualDuration    time.Duration
+	RequestedDuration time.Duration
+	RequestedQPS      float64 // 0 = as fast as possible
+	ActualQPS         float64
+	Connections       int
+
+	// Codes counts requests by HTTP status ("200"), gRPC code name ("OK") or
+	// CodeError for transport errors.
+	Codes map[string]int64
+
+	// Latency of every measured request, in seconds, with the percentiles the
+	// profile asked for. For rate-limited external engines that correct for
+	// coordinated omission themselves (wrk2, Nighthawk) this is what they
+	// report as their main latency.
+	Latency *stats.HistogramData
+	// Corrected is latency counted from each request's intended send time
+	// (coordinated omission corrected), where the engine measures it.
+	Corrected *stats.HistogramData
+	// SendLateness is how late requests left compared with their intended
+	// send time, where the engine measures it.
+	SendLateness *stats.HistogramData
+
+	// Aborted is set when the run was stopped before its planned end.
+	Aborted bool
+	// Notes are caveats a reader of the result should know (e.g. wrk2's
+	// histogram reset after calibration).
+	Notes []string
+}
+
+// Requests is the number of requests that completed, successfully or not.
+func (r *Result) Requests() int64 {
+	var n int64
+	for _, c := range r.Codes {
+		n += c
+	}
+	return n
+}
+
+// Errors is the number of requests that failed: transport errors and, for
+// HTTP, statuses outside 2xx; for gRPC, every code but OK.
+func (r *Result) Errors() int64 {
+	var n int64
+	for code, c := range r.Codes {
+		if !CodeOK(code) {
+			n += c
+		}
+	}
+	return n
+}
+
+// ErrorRatio is Errors over Requests, 0 when nothing was sent.
+func (r *Result) ErrorRatio() float64 {
+	total := r.Requests()
+	if total == 0 {
+		return 0
+	}
+	return float64(r.Errors()) / float64(total)
+}
+
+// CodeOK tells whether a code label counts as a success.
+func CodeOK(code string) bool {
+	if code == "OK" || code == "SERVING" {
+		return true
+	}
+	return len(code) == 3 && code[0] == '2'
+}
+
+// Percentile returns the latency in seconds at percentile p (e.g. 99.9) and
+// whether the result has it.
+func (r *Result) Percentile(p float64) (float64, bool) {
+	if r.Latency == nil {
+		return 0, false
+	}
+	for _, pc := range r.Latency.Percentiles {
+		if pc.Percentile == p {
+			return pc.Value, true
+		}
+	}
+	return 0, false
+}
