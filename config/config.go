@@ -1,0 +1,319 @@
+// Package config holds perf-exporter's configuration: the YAML types, their
+// defaults, strict decoding and validation with file:line errors.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Global          Global                        `yaml:"global"`
+	Engines         Engines                       `yaml:"engines"`
+	Prometheus      []PrometheusSource            `yaml:"prometheus"`
+	Grafana         *Grafana                      `yaml:"grafana"`
+	Profiles        []Profile                     `yaml:"profiles"`
+	EnvironmentSets map[string][]EnvironmentQuery `yaml:"environment_sets"`
+}
+
+// Global settings apply to every profile.
+type Global struct {
+	// MaxConcurrentRuns serialises runs of different profiles: runs that
+	// overlap perturb each other's numbers.
+	MaxConcurrentRuns int       `yaml:"max_concurrent_runs"`
+	Limits            Limits    `yaml:"limits"`
+	Retention         Retention `yaml:"retention"`
+	// BaselineRuns is how many recent successful runs make a baseline.
+	BaselineRuns int `yaml:"baseline_runs"`
+	// StartJitter delays each scheduled run by a random amount up to this,
+	// so profiles sharing a schedule do not start in lockstep.
+	StartJitter Duration `yaml:"start_jitter"`
+}
+
+// Limits guard against a typo that would overload a target.
+type Limits struct {
+	MaxQPS         float64  `yaml:"max_qps"`
+	MaxConnections int      `yaml:"max_connections"`
+	MaxDuration    Duration `yaml:"max_duration"`
+}
+
+// Retention bounds the stored run history per profile.
+type Retention struct {
+	MaxRuns int      `yaml:"max_runs"`
+	MaxAge  Duration `yaml:"max_age"`
+}
+
+// Engines locates the external load generators.
+type Engines struct {
+	Wrk       EnginePath `yaml:"wrk"`
+	Wrk2      EnginePath `yaml:"wrk2"`
+	Nighthawk EnginePath `yaml:"nighthawk"`
+}
+
+// EnginePath is the executable of an external engine.
+type EnginePath struct {
+	Path string `yaml:"path"`
+}
+
+// PrometheusSource is a Prometheus server that environment queries read.
+type PrometheusSource struct {
+	Name             string                      `yaml:"name"`
+	URL              string                      `yaml:"url"`
+	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
+}
+
+// EnvironmentQuery is one named PromQL template of an environment set.
+type EnvironmentQuery struct {
+	Name       string `yaml:"name"`
+	Query      string `yaml:"query"`
+	Prometheus string `yaml:"prometheus"`
+}
+
+// Grafana is where boards are provisioned.
+type Grafana struct {
+	URL           string     `yaml:"url"`
+	TokenFile     string     `yaml:"token_file"`
+	BasicAuth     *BasicAuth `yaml:"basic_auth"`
+	OrgID         int64      `yaml:"org_id"`
+	Folder        string     `yaml:"folder"`
+	FolderUID     string     `yaml:"folder_uid"`
+	DatasourceUID string     `yaml:"datasource_uid"`
+	// ProvisionOnStart makes the daemon provision the boards when it starts.
+	ProvisionOnStart bool `yaml:"provision_on_start"`
+}
+
+// BasicAuth credentials; the password is a secret and never logged.
+type BasicAuth struct {
+	Username     string            `yaml:"username"`
+	Password     promconfig.Secret `yaml:"password"`
+	PasswordFile string            `yaml:"password_file"`
+}
+
+// Profile is one scheduled load test.
+type Profile struct {
+	Name       string `yaml:"name"`
+	Schedule   string `yaml:"schedule"`
+	RunOnStart bool   `yaml:"run_on_start"`
+	Engine     string `yaml:"engine"`
+	Target     Target `yaml:"target"`
+	Load       Load   `yaml:"load"`
+	SLO        SLO    `yaml:"slo"`
+	// Environment names the query sets evaluated over each run's window.
+	Environment []string `yaml:"environment"`
+	// EnvironmentVars fill the query templates (namespace, workload, node).
+	EnvironmentVars map[string]string `yaml:"environment_vars"`
+}
+
+// Target is what the load is sent to.
+type Target struct {
+	URL      string            `yaml:"url"`
+	Protocol string            `yaml:"protocol"`
+	Method   string            `yaml:"method"`
+	Headers  map[string]string `yaml:"headers"`
+	// SecretHeaders names headers whose values never leave the process
+	// (logs, results, API). Authorization, Cookie and Proxy-Authorization
+	// are always secret.
+	SecretHeaders []string `yaml:"secret_headers"`
+	Body          string   `yaml:"body"`
+	Timeout       Duration `yaml:"timeout"`
+	TLS           TLS      `yaml:"tls"`
+}
+
+// TLS options for https and gRPC over TLS targets.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Load is how much load a run sends and for how long.
+type Load struct {
+	QPS         float64   `yaml:"qps"` // 0 = as fast as possible
+	Connections int       `yaml:"connections"`
+	Threads     int       `yaml:"threads"` // wrk/wrk2 threads; 0 = min(connections, 2)
+	Duration    Duration  `yaml:"duration"`
+	Warmup      Duration  `yaml:"warmup"`
+	Percentiles []float64 `yaml:"percentiles"`
+}
+
+// SLO holds the objectives a run is judged against.
+type SLO struct {
+	// Latency maps a percentile ("99", "99.9") to its objective.
+	Latency    map[string]Duration `yaml:"latency"`
+	ErrorRatio *float64            `yaml:"error_ratio"`
+}
+
+// Engine names.
+const (
+	EngineFortio    = "fortio"
+	EngineWrk       = "wrk"
+	EngineWrk2      = "wrk2"
+	EngineNighthawk = "nighthawk"
+)
+
+// Protocol names.
+const (
+	ProtocolHTTP1 = "http1"
+	ProtocolHTTP2 = "http2"
+	ProtocolGRPC  = "grpc"
+)
+
+// DefaultPercentiles are reported when a profile does not choose.
+var DefaultPercentiles = []float64{50, 75, 90, 99, 99.9}
+
+// Default values, applied by ApplyDefaults.
+const (
+	DefaultConnections  = 8
+	DefaultDuration     = 10 * time.Second
+	DefaultTimeout      = 3 * time.Second
+	DefaultMaxQPS       = 50000
+	DefaultMaxConns     = 1024
+	DefaultMaxDuration  = 15 * time.Minute
+	DefaultBaselineRuns = 10
+	DefaultRetainRuns   = 1000
+)
+
+// ApplyDefaults fills what the file left out. It is idempotent.
+func (c *Config) ApplyDefaults() {
+	g := &c.Global
+	if g.MaxConcurrentRuns == 0 {
+		g.MaxConcurrentRuns = 1
+	}
+	if g.Limits.MaxQPS == 0 {
+		g.Limits.MaxQPS = DefaultMaxQPS
+	}
+	if g.Limits.MaxConnections == 0 {
+		g.Limits.MaxConnections = DefaultMaxConns
+	}
+	if g.Limits.MaxDuration == 0 {
+		g.Limits.MaxDuration = Duration(DefaultMaxDuration)
+	}
+	if g.BaselineRuns == 0 {
+		g.BaselineRuns = DefaultBaselineRuns
+	}
+	if g.Retention.MaxRuns == 0 {
+		g.Retention.MaxRuns = DefaultRetainRuns
+	}
+	setDefault(&c.Engines.Wrk.Path, "wrk")
+	setDefault(&c.Engines.Wrk2.Path, "wrk2")
+	setDefault(&c.Engines.Nighthawk.Path, "nighthawk_client")
+	for i := range c.Profiles {
+		c.Profiles[i].ApplyDefaults()
+	}
+}
+
+// ApplyDefaults fills what the profile left out. It is idempotent.
+func (p *Profile) ApplyDefaults() {
+	setDefault(&p.Engine, EngineFortio)
+	setDefault(&p.Target.Protocol, ProtocolHTTP1)
+	if p.Target.Method == "" {
+		p.Target.Method = "GET"
+		if p.Target.Body != "" {
+			p.Target.Method = "POST"
+		}
+	}
+	if p.Target.Timeout == 0 {
+		p.Target.Timeout = Duration(DefaultTimeout)
+	}
+	if p.Load.Connections == 0 {
+		p.Load.Connections = DefaultConnections
+	}
+	if p.Load.Duration == 0 {
+		p.Load.Duration = Duration(DefaultDuration)
+	}
+	if len(p.Load.Percentiles) == 0 {
+		p.Load.Percentiles = append([]float64(nil), DefaultPercentiles...)
+	}
+}
+
+func setDefault(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+// alwaysSecretHeaders carry credentials in every deployment we know of.
+var alwaysSecretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// IsSecretHeader tells whether a header's value must be redacted.
+func (t *Target) IsSecretHeader(name string) bool {
+	for _, s := range alwaysSecretHeaders {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	for _, s := range t.SecretHeaders {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// PublicHeaders returns the headers with secret values replaced, for results,
+// logs and the API.
+func (t *Target) PublicHeaders() map[string]string {
+	if len(t.Headers) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(t.Headers))
+	for k, v := range t.Headers {
+		if t.IsSecretHeader(k) {
+			v = "<secret>"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// PublicURL is the target as users may see it: scheme://host/path, without
+// user info or query string (either can hold credentials).
+func PublicURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// Duration is a time.Duration written as "30s", "250ms" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string. The error is a yaml.TypeError
+// so decoding goes on and every bad value in the file is reported at once.
+// Negative values are rejected by validation, which knows what they are for.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	v, err := time.ParseDuration(node.Value)
+	if err != nil || node.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf(
+			"line %d: invalid duration %q (use e.g. 250ms, 30s, 5m)", node.Line, node.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration the way it is read.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Profile returns the profile with the given name.
+func (c *Config) Profile(name string) (Profile, bool) {
+	for _, p := range c.Profiles {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}

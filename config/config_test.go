@@ -1,0 +1,124 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadGoodConfig(t *testing.T) {
+	cfg, err := LoadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatalf("good config rejected:\n%v", err)
+	}
+	if got := len(cfg.Profiles); got != 2 {
+		t.Fatalf("profiles = %d, want 2", got)
+	}
+	checkout := cfg.Profiles[0]
+	// Defaults fill what the file left out.
+	if checkout.Engine != EngineFortio || checkout.Target.Protocol != ProtocolHTTP1 || checkout.Target.Method != "GET" {
+		t.Errorf("defaults not applied: engine=%q protocol=%q method=%q", checkout.Engine, checkout.Target.Protocol, checkout.Target.Method)
+	}
+	if checkout.Load.Connections != DefaultConnections || checkout.Target.Timeout.D() != DefaultTimeout {
+		t.Errorf("defaults not applied: connections=%d timeout=%s", checkout.Load.Connections, checkout.Target.Timeout)
+	}
+	if got := checkout.SLO.Latency["99"].D(); got != 250*time.Millisecond {
+		t.Errorf("slo 99 = %s, want 250ms", got)
+	}
+	search := cfg.Profiles[1]
+	if search.Target.Method != "POST" || search.Load.Warmup.D() != 5*time.Second || len(search.Load.Percentiles) != 2 {
+		t.Errorf("explicit values lost: %+v", search)
+	}
+	if cfg.Global.MaxConcurrentRuns != 1 || cfg.Engines.Nighthawk.Path != "nighthawk_client" {
+		t.Errorf("global defaults not applied: %+v %+v", cfg.Global, cfg.Engines)
+	}
+	src := cfg.Prometheus[0]
+	if src.HTTPClientConfig.BasicAuth == nil || string(src.HTTPClientConfig.BasicAuth.Password) != "hunter2" {
+		t.Errorf("prometheus source client config not decoded: %+v", src.HTTPClientConfig)
+	}
+	if !src.HTTPClientConfig.FollowRedirects {
+		t.Errorf("prometheus/common defaults not applied to the source's client config")
+	}
+	if h := checkout.Target.PublicHeaders(); h["Authorization"] != "<secret>" || h["X-Test"] != "1" {
+		t.Errorf("PublicHeaders = %v", h)
+	}
+}
+
+func TestLoadBadConfigs(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // every error, in order
+	}{
+		{"bad-unknown-key.yaml", []string{
+			`testdata/bad-unknown-key.yaml:5: unknown key "laod" in a profile`,
+		}},
+		{"bad-syntax.yaml", []string{
+			`testdata/bad-syntax.yaml:3: found unexpected end of stream`,
+		}},
+		{"bad-duration.yaml", []string{
+			`testdata/bad-duration.yaml:2: invalid duration "soon" (use e.g. 250ms, 30s, 5m)`,
+			`testdata/bad-duration.yaml:6: invalid duration "3 seconds" (use e.g. 250ms, 30s, 5m)`,
+		}},
+		{"bad-prometheus.yaml", []string{
+			`testdata/bad-prometheus.yaml:2: prometheus source "cluster": field basic_auht not found in the HTTP client settings`,
+		}},
+		{"bad-profile.yaml", []string{
+			`testdata/bad-profile.yaml:2: profile name "Checkout" must match [a-z0-9_-]+ (it becomes the profile label)`,
+			`testdata/bad-profile.yaml:3: profile "Checkout": schedule "*/61 * * * *": step 61 is larger than the minute field's range of 60 values`,
+			`testdata/bad-profile.yaml:4: profile "Checkout": unknown engine "jmeter" (fortio, wrk, wrk2 or nighthawk)`,
+			`testdata/bad-profile.yaml:5: profile "Checkout": target.url "localhost:8080" must be an absolute http:// or https:// URL`,
+			`testdata/bad-profile.yaml:5: profile "Checkout": unknown protocol "http3" (http1, http2 or grpc)`,
+			`testdata/bad-profile.yaml:6: profile "Checkout": load.qps 60000 is above global.limits.max_qps 50000`,
+			`testdata/bad-profile.yaml:6: profile "Checkout": load.duration must be positive, got -5s`,
+			`testdata/bad-profile.yaml:10: profile "dup" is defined twice (names must be unique: they are the profile label)`,
+		}},
+		{"bad-engines.yaml", []string{
+			`testdata/bad-engines.yaml:6: profile "a": engine wrk has no rate control, so load.qps must be 0; use engine wrk2 or fortio for a fixed rate`,
+			`testdata/bad-engines.yaml:7: profile "b": engine wrk2 needs a rate: set load.qps above 0 (or use wrk for maximum throughput)`,
+			`testdata/bad-engines.yaml:10: profile "b": protocol grpc needs engine fortio (wrk2 cannot send gRPC)`,
+			`testdata/bad-engines.yaml:11: profile "b": slo.latency percentile 95 is not in load.percentiles [50 75 90 99 99.9], so it is never measured`,
+			`testdata/bad-engines.yaml:11: profile "b": slo.error_ratio must be between 0 and 1, got 2`,
+			`testdata/bad-engines.yaml:12: profile "b": unknown environment set "nodez" (built in: nodes, kubernetes, istio, linkerd; or define it under environment_sets)`,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			cfg, err := LoadFile("testdata/" + tc.file)
+			if err == nil {
+				t.Fatalf("accepted a bad config: %+v", cfg)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestEmptyConfigIsValid(t *testing.T) {
+	cfg, err := Parse(nil, "empty.yaml")
+	if err != nil {
+		t.Fatalf("empty config rejected: %v", err)
+	}
+	if len(cfg.Profiles) != 0 || cfg.Global.MaxConcurrentRuns != 1 {
+		t.Errorf("empty config = %+v", cfg)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	for spec, ok := range map[string]bool{
+		"@every 10m": true, "@hourly": true, "*/5 * * * *": true, "*/10 * * * * *": true,
+		"* * *": false, "@every": false, "*/61 * * * *": false, "*/0 * * * *": false, "0 0 32 * *": false,
+	} {
+		if err := checkSchedule(spec); (err == nil) != ok {
+			t.Errorf("checkSchedule(%q) = %v, want ok=%v", spec, err, ok)
+		}
+	}
+}
+
+func TestPublicURLDropsCredentialsAndQuery(t *testing.T) {
+	got := PublicURL("https://user:pw@api.shop:8443/cart/add?token=abc#x")
+	if want := "https://api.shop:8443/cart/add"; got != want {
+		t.Errorf("PublicURL = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,124 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Error is one problem in a config file, with where it is.
+type Error struct {
+	File string
+	Line int // 0 when the problem has no single place
+	Msg  string
+}
+
+func (e Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found in a config file, in file order.
+type Errors []Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadFile reads, decodes, defaults and validates a config file. The error,
+// if any, is an Errors listing every problem with its file:line.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes, defaults and validates a config document; filename is only
+// used in error messages.
+func Parse(data []byte, filename string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Errors{syntaxError(filename, err)}
+	}
+	cfg := &Config{}
+	var errs Errors
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, Errors{syntaxError(filename, err)}
+		}
+		for _, msg := range te.Errors {
+			errs = append(errs, typeError(filename, msg))
+		}
+	}
+	cfg.ApplyDefaults()
+	v := &validator{file: filename, root: documentRoot(&root)}
+	v.config(cfg)
+	errs = append(errs, v.errs...)
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) Error {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Error{File: file, Line: line, Msg: m[2]}
+	}
+	return Error{File: file, Msg: err.Error()}
+}
+
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
+
+// typeError rewrites yaml.v3's decoding messages in the config's own terms.
+func typeError(file, msg string) Error {
+	e := syntaxError(file, errors.New(msg))
+	if m := unknownField.FindStringSubmatch(e.Msg); m != nil {
+		e.Msg = fmt.Sprintf("unknown key %q in %s", m[1], sectionName(m[2]))
+	}
+	e.Msg = strings.ReplaceAll(e.Msg, "config.", "")
+	return e
+}
+
+func sectionName(goType string) string {
+	names := map[string]string{
+		"Config": "the top level", "Global": "global", "Limits": "global.limits",
+		"Retention": "global.retention", "Engines": "engines", "EnginePath": "an engine",
+		"Grafana": "grafana", "BasicAuth": "basic_auth", "Profile": "a profile",
+		"Target": "target", "TLS": "target.tls", "Load": "load", "SLO": "slo",
+		"EnvironmentQuery": "an environment query", "PrometheusSource": "a prometheus source",
+	}
+	if n, ok := names[goType]; ok {
+		return n
+	}
+	return goType
+}
+
+func documentRoot(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}

@@ -1,0 +1,345 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// CronParser is the one schedule syntax of perf-exporter: 5 fields, 6 with
+// seconds, or a descriptor such as @every 10m or @hourly. The scheduler uses
+// the same parser, so a schedule that validates is one that runs.
+var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
+	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// BuiltinEnvironmentSets are the query sets shipped by the environment
+// package; profiles may name them without defining them.
+var BuiltinEnvironmentSets = []string{"nodes", "kubernetes", "istio", "linkerd"}
+
+var (
+	profileName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	headerName  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	methodName  = regexp.MustCompile(`^[A-Z]+$`)
+)
+
+// validator collects every problem with the line it comes from.
+type validator struct {
+	file string
+	root *yaml.Node
+	errs Errors
+}
+
+// errorf records a problem at the YAML node the path leads to (or the
+// deepest node of it that exists).
+func (v *validator) errorf(path []any, format string, args ...any) {
+	v.errs = append(v.errs, Error{File: v.file, Line: lineOf(v.root, path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// lineOf walks mapping keys (string) and sequence indexes (int).
+func lineOf(n *yaml.Node, path []any) int {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	for _, step := range path {
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch s := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						line = n.Content[i].Line
+						next = n.Content[i+1]
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s < len(n.Content) {
+				next = n.Content[s]
+				line = next.Line
+			}
+		}
+		n = next
+	}
+	return line
+}
+
+func path(p ...any) []any { return p }
+
+func (v *validator) config(c *Config) {
+	v.global(&c.Global)
+	sources := map[string]bool{}
+	for i, s := range c.Prometheus {
+		at := path("prometheus", i)
+		switch {
+		case s.Name == "":
+			v.errorf(at, "prometheus source has no name")
+		case sources[s.Name]:
+			v.errorf(append(at, "name"), "prometheus source %q is defined twice", s.Name)
+		}
+		sources[s.Name] = true
+		v.httpURL(append(at, "url"), fmt.Sprintf("prometheus source %q: url", s.Name), s.URL)
+	}
+	if c.Grafana != nil {
+		v.grafana(c.Grafana)
+	}
+	for name, queries := range c.EnvironmentSets {
+		for i, q := range queries {
+			at := path("environment_sets", name, i)
+			if q.Name == "" || q.Query == "" {
+				v.errorf(at, "environment set %q: query %d needs both name and query", name, i+1)
+			}
+			if q.Prometheus != "" && !sources[q.Prometheus] {
+				v.errorf(append(at, "prometheus"), "environment set %q: query %q: unknown prometheus source %q", name, q.Name, q.Prometheus)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for i := range c.Profiles {
+		p := &c.Profiles[i]
+		at := path("profiles", i)
+		if names[p.Name] {
+			v.errorf(append(at, "name"), "profile %q is defined twice (names must be unique: they are the profile label)", p.Name)
+		}
+		names[p.Name] = true
+		v.profile(at, p, c)
+	}
+}
+
+func (v *validator) global(g *Global) {
+	at := path("global")
+	if g.MaxConcurrentRuns < 1 {
+		v.errorf(append(at, "max_concurrent_runs"), "global.max_concurrent_runs must be at least 1, got %d", g.MaxConcurrentRuns)
+	}
+	if g.Limits.MaxQPS < 0 {
+		v.errorf(append(at, "limits", "max_qps"), "global.limits.max_qps must not be negative")
+	}
+	if g.Limits.MaxConnections < 0 {
+		v.errorf(append(at, "limits", "max_connections"), "global.limits.max_connections must not be negative")
+	}
+	v.nonNegative(append(at, "limits", "max_duration"), "global.limits.max_duration", g.Limits.MaxDuration)
+	v.nonNegative(append(at, "start_jitter"), "global.start_jitter", g.StartJitter)
+	v.nonNegative(append(at, "retention", "max_age"), "global.retention.max_age", g.Retention.MaxAge)
+	if g.Retention.MaxRuns < 0 {
+		v.errorf(append(at, "retention", "max_runs"), "global.retention.max_runs must not be negative")
+	}
+	if g.BaselineRuns < 1 {
+		v.errorf(append(at, "baseline_runs"), "global.baseline_runs must be at least 1")
+	}
+}
+
+func (v *validator) grafana(g *Grafana) {
+	at := path("grafana")
+	v.httpURL(append(at, "url"), "grafana.url", g.URL)
+	if g.TokenFile != "" && g.BasicAuth != nil {
+		v.errorf(at, "grafana: set token_file or basic_auth, not both")
+	}
+	if b := g.BasicAuth; b != nil && b.Password != "" && b.PasswordFile != "" {
+		v.errorf(append(at, "basic_auth"), "grafana.basic_auth: set password or password_file, not both")
+	}
+}
+
+func (v *validator) profile(at []any, p *Profile, c *Config) {
+	if !profileName.MatchString(p.Name) {
+		v.errorf(append(at, "name"), "profile name %q must match [a-z0-9_-]+ (it becomes the profile label)", p.Name)
+	}
+	ctx := fmt.Sprintf("profile %q", p.Name)
+	if p.Schedule == "" {
+		v.errorf(at, "%s: schedule is required (cron or @every 10m)", ctx)
+	} else if err := checkSchedule(p.Schedule); err != nil {
+		v.errorf(append(at, "schedule"), "%s: schedule %q: %v", ctx, p.Schedule, err)
+	}
+	switch p.Engine {
+	case EngineFortio, EngineWrk, EngineWrk2, EngineNighthawk:
+	default:
+		v.errorf(append(at, "engine"), "%s: unknown engine %q (fortio, wrk, wrk2 or nighthawk)", ctx, p.Engine)
+	}
+	v.target(append(at, "target"), ctx, p)
+	v.load(append(at, "load"), ctx, p, &c.Global.Limits)
+	v.slo(append(at, "slo"), ctx, p)
+	for i, set := range p.Environment {
+		if _, ok := c.EnvironmentSets[set]; !ok && !contains(BuiltinEnvironmentSets, set) {
+			v.errorf(append(at, "environment", i), "%s: unknown environment set %q (built in: %s; or define it under environment_sets)",
+				ctx, set, strings.Join(BuiltinEnvironmentSets, ", "))
+		}
+	}
+}
+
+func (v *validator) target(at []any, ctx string, p *Profile) {
+	t := &p.Target
+	v.httpURL(append(at, "url"), ctx+": target.url", t.URL)
+	switch t.Protocol {
+	case ProtocolHTTP1, ProtocolHTTP2:
+	case ProtocolGRPC:
+		if p.Engine != EngineFortio {
+			v.errorf(append(at, "protocol"), "%s: protocol grpc needs engine fortio (%s cannot send gRPC)", ctx, p.Engine)
+		}
+	default:
+		v.errorf(append(at, "protocol"), "%s: unknown protocol %q (http1, http2 or grpc)", ctx, t.Protocol)
+	}
+	if !methodName.MatchString(t.Method) {
+		v.errorf(append(at, "method"), "%s: method %q must be an upper-case HTTP method such as GET or POST", ctx, t.Method)
+	}
+	for name := range t.Headers {
+		if !headerName.MatchString(name) {
+			v.errorf(append(at, "headers", name), "%s: %q is not a valid header name", ctx, name)
+		}
+	}
+	if t.Timeout <= 0 {
+		v.errorf(append(at, "timeout"), "%s: target.timeout must be positive, got %s", ctx, t.Timeout)
+	}
+	for key, file := range map[string]string{"ca_file": t.TLS.CAFile, "cert_file": t.TLS.CertFile, "key_file": t.TLS.KeyFile} {
+		if file == "" {
+			continue
+		}
+		if _, err := os.Stat(file); err != nil {
+			v.errorf(append(at, "tls", key), "%s: target.tls.%s: %v", ctx, key, err)
+		}
+	}
+	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
+		v.errorf(append(at, "tls"), "%s: target.tls needs both cert_file and key_file for a client certificate", ctx)
+	}
+}
+
+func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
+	l := &p.Load
+	switch {
+	case l.QPS < 0:
+		v.errorf(append(at, "qps"), "%s: load.qps must not be negative (0 means as fast as possible)", ctx)
+	case l.QPS > lim.MaxQPS:
+		v.errorf(append(at, "qps"), "%s: load.qps %g is above global.limits.max_qps %g", ctx, l.QPS, lim.MaxQPS)
+	}
+	switch p.Engine {
+	case EngineWrk:
+		if l.QPS > 0 {
+			v.errorf(append(at, "qps"), "%s: engine wrk has no rate control, so load.qps must be 0; use engine wrk2 or fortio for a fixed rate", ctx)
+		}
+	case EngineWrk2:
+		if l.QPS <= 0 {
+			v.errorf(append(at, "qps"), "%s: engine wrk2 needs a rate: set load.qps above 0 (or use wrk for maximum throughput)", ctx)
+		}
+	}
+	switch {
+	case l.Connections < 1:
+		v.errorf(append(at, "connections"), "%s: load.connections must be at least 1, got %d", ctx, l.Connections)
+	case l.Connections > lim.MaxConnections:
+		v.errorf(append(at, "connections"), "%s: load.connections %d is above global.limits.max_connections %d", ctx, l.Connections, lim.MaxConnections)
+	}
+	if l.Threads < 0 || l.Threads > l.Connections {
+		v.errorf(append(at, "threads"), "%s: load.threads must be between 0 (automatic) and load.connections (%d), got %d", ctx, l.Connections, l.Threads)
+	}
+	switch {
+	case l.Duration <= 0:
+		v.errorf(append(at, "duration"), "%s: load.duration must be positive, got %s", ctx, l.Duration)
+	case l.Duration > lim.MaxDuration:
+		v.errorf(append(at, "duration"), "%s: load.duration %s is above global.limits.max_duration %s", ctx, l.Duration, lim.MaxDuration)
+	}
+	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
+	seen := map[float64]bool{}
+	for i, pc := range l.Percentiles {
+		if pc <= 0 || pc >= 100 {
+			v.errorf(append(at, "percentiles", i), "%s: percentile %g must be above 0 and below 100", ctx, pc)
+		}
+		if seen[pc] {
+			v.errorf(append(at, "percentiles", i), "%s: percentile %g is listed twice", ctx, pc)
+		}
+		seen[pc] = true
+	}
+}
+
+func (v *validator) slo(at []any, ctx string, p *Profile) {
+	for key, objective := range p.SLO.Latency {
+		pc, err := strconv.ParseFloat(key, 64)
+		switch {
+		case err != nil:
+			v.errorf(append(at, "latency", key), "%s: slo.latency key %q must be a percentile such as \"99\"", ctx, key)
+		case !containsFloat(p.Load.Percentiles, pc):
+			v.errorf(append(at, "latency", key), "%s: slo.latency percentile %s is not in load.percentiles %v, so it is never measured", ctx, key, p.Load.Percentiles)
+		}
+		if objective <= 0 {
+			v.errorf(append(at, "latency", key), "%s: slo.latency %q must be positive, got %s", ctx, key, objective)
+		}
+	}
+	if r := p.SLO.ErrorRatio; r != nil && (*r < 0 || *r > 1) {
+		v.errorf(append(at, "error_ratio"), "%s: slo.error_ratio must be between 0 and 1, got %g", ctx, *r)
+	}
+}
+
+// checkSchedule parses a schedule like the scheduler will, and also rejects
+// steps larger than their field's range ("*/61" minutes), which robfig/cron
+// accepts silently and runs once an hour.
+func checkSchedule(spec string) error {
+	if _, err := CronParser.Parse(spec); err != nil {
+		return err
+	}
+	if strings.HasPrefix(spec, "@") {
+		return nil
+	}
+	fields := strings.Fields(spec)
+	names := []string{"minute", "hour", "day of month", "month", "day of week"}
+	sizes := []int{60, 24, 31, 12, 7}
+	if len(fields) == 6 {
+		names = append([]string{"second"}, names...)
+		sizes = append([]int{60}, sizes...)
+	}
+	for i, field := range fields {
+		for _, part := range strings.Split(field, ",") {
+			_, step, ok := strings.Cut(part, "/")
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(step); err == nil && n > sizes[i] {
+				return fmt.Errorf("step %d is larger than the %s field's range of %d values", n, names[i], sizes[i])
+			}
+		}
+	}
+	return nil
+}
+
+func (v *validator) httpURL(at []any, what, raw string) {
+	if raw == "" {
+		v.errorf(at, "%s is required", what)
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		v.errorf(at, "%s %q is malformed: %v", what, raw, err)
+		return
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.errorf(at, "%s %q must be an absolute http:// or https:// URL", what, raw)
+	}
+}
+
+func (v *validator) nonNegative(at []any, what string, d Duration) {
+	if d < 0 {
+		v.errorf(at, "%s must not be negative, got %s", what, d)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFloat(list []float64, f float64) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
