@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"fortio.org/fortio/stats"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// profileObserver feeds one profile's cumulative series as requests
+// complete. It is on the load generator's hot path: the histogram child is
+// resolved once, and code counters are looked up in a sync.Map, which reads
+// without locking once a code has been seen.
+type profileObserver struct {
+	profile  string
+	duration prometheus.Observer
+	vec      *prometheus.CounterVec
+	codes    sync.Map // code label → prometheus.Counter
+}
+
+// ObserveRequest implements loadgen.Observer.
+func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
+	o.duration.Observe(latency.Seconds())
+	o.counter(code).Inc()
+}
+
+func (o *profileObserver) counter(code string) prometheus.Counter {
+	if c, ok := o.codes.Load(code); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := o.codes.LoadOrStore(code, o.vec.WithLabelValues(o.profile, code))
+	return c.(prometheus.Counter)
+}
+
+// Observer returns the live request recorder of a profile.
+func (c *Runs) Observer(profile string) loadgen.Observer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.observers[profile]
+	if !ok {
+		o = &profileObserver{profile: profile, duration: c.requestDuration.WithLabelValues(profile), vec: c.requests}
+		c.observers[profile] = o
+	}
+	return o
+}
+
+// RecordBulk adds a run whose engine reports only at the end (wrk, wrk2,
+// Nighthawk) to the cumulative series: counts by code exactly, latencies
+// from the engine's own histogram, each bucket at its midpoint.
+func (c *Runs) RecordBulk(profile string, r *loadgen.Result) {
+	o := c.Observer(profile).(*profileObserver)
+	for code, n := range r.Codes {
+		o.counter(code).Add(float64(n))
+	}
+	if r.Latency == nil {
+		return
+	}
+	for _, b := range r.Latency.Data {
+		mid := (b.Start + b.End) / 2
+		for range b.Count {
+			o.duration.Observe(mid)
+		}
+	}
+}
+
+// CountOutcome counts a run by its outcome (perf_runs_total).
+func (c *Runs) CountOutcome(profile, outcome string) {
+	c.runs.WithLabelValues(profile, outcome).Inc()
+}
+
+// SetScheduleLateness records how late the profile's last run started.
+func (c *Runs) SetScheduleLateness(profile string, late time.Duration) {
+	m := gauge(descSchedLateness, late.Seconds(), profile)
+	c.mu.Lock()
+	c.lateness[profile] = m
+	c.mu.Unlock()
+}
+
+// SetLastRun replaces a profile's last-run gauges with those of a completed
+// run's document. It is also how gauges are restored from the store at start.
+func (c *Runs) SetLastRun(doc *loadgen.Document) {
+	x := &doc.PerfExporter
+	p := x.Profile
+	end := doc.StartTime.Add(doc.ActualDuration)
+	success := 0.0
+	if x.Outcome == loadgen.OutcomeSuccess {
+		success = 1
+	}
+	requested, _ := strconv.ParseFloat(doc.RequestedQPS, 64) // "max" is 0
+	ms := []prometheus.Metric{
+		gauge(descAchieved, doc.ActualQPS, p),
+		gauge(descRequested, requested, p),
+		gauge(descErrorRatio, x.ErrorRatio, p),
+		gauge(descDuration, doc.ActualDuration.Seconds(), p),
+		gauge(descConnections, float64(doc.NumConnections), p),
+		gauge(descSuccess, success, p),
+		gauge(descLastTimestamp, unixSeconds(end), p),
+	}
+	ms = appendPercentiles(ms, descLatency, p, doc.DurationHistogram)
+	ms = appendPercentiles(ms, descSendLateness, p, x.SendLateness)
+	for _, env := range x.Environment {
+		if env.Error == "" {
+			ms = append(ms, gauge(descEnvironment, env.Avg, p, env.Set, env.Name))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastRun[p] = ms
+	if success == 1 {
+		c.lastOK[p] = gauge(descLastSuccess, unixSeconds(end), p)
+	} else if _, ok := c.lastOK[p]; !ok {
+		// Never succeeded (since the store's memory): 0 lets alerts tell
+		// "never" from "not exported".
+		c.lastOK[p] = gauge(descLastSuccess, 0, p)
+	}
+}
+
+// SetLastSuccess restores the last successful run's end time at start.
+func (c *Runs) SetLastSuccess(profile string, end time.Time) {
+	c.mu.Lock()
+	c.lastOK[profile] = gauge(descLastSuccess, unixSeconds(end), profile)
+	c.mu.Unlock()
+}
+
+// SetBaseline publishes a profile's baseline percentiles (label → seconds).
+func (c *Runs) SetBaseline(profile string, percentiles map[string]float64) {
+	ms := make([]prometheus.Metric, 0, len(percentiles))
+	for label, v := range percentiles {
+		ms = append(ms, gauge(descBaseline, v, profile, label))
+	}
+	c.mu.Lock()
+	c.baseline[profile] = ms
+	c.mu.Unlock()
+}
+
+func appendPercentiles(ms []prometheus.Metric, desc *prometheus.Desc, profile string, h *stats.HistogramData) []prometheus.Metric {
+	if h == nil {
+		return ms
+	}
+	for _, pc := range h.Percentiles {
+		ms = append(ms, gauge(desc, pc.Value, profile, loadgen.PercentileLabel(pc.Percentile)))
+	}
+	return ms
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -1,0 +1,184 @@
+// Package collector exposes load test results as Prometheus metrics: the
+// cumulative series every request feeds (aggregatable across runs and
+// replicas) and the gauges of each profile's last completed run.
+package collector
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// DurationBuckets are the classic buckets of the request histogram: fine
+// from 100µs to tens of ms, where most services live, coarse up to 10 s.
+// Native buckets are exposed alongside for Prometheus servers that take them.
+var DurationBuckets = []float64{
+	0.0001, 0.00025, 0.0005, 0.00075,
+	0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075,
+	0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075,
+	0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75,
+	1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10,
+}
+
+// Runs holds every per-profile series. It is a prometheus.Collector: the
+// cumulative series are live vectors, the last-run gauges are prebuilt
+// constant metrics replaced when a run completes, so a scrape rebuilds
+// nothing that did not change.
+type Runs struct {
+	requestDuration *prometheus.HistogramVec
+	requests        *prometheus.CounterVec
+	runs            *prometheus.CounterVec
+
+	mu        sync.RWMutex
+	observers map[string]*profileObserver
+	lastRun   map[string][]prometheus.Metric // profile → last run's gauges
+	lastOK    map[string]prometheus.Metric   // profile → last success timestamp
+	baseline  map[string][]prometheus.Metric
+	lateness  map[string]prometheus.Metric // profile → schedule lateness
+	profiles  map[string][]prometheus.Metric
+}
+
+// NewRuns creates the collector; register it on a registry.
+func NewRuns() *Runs {
+	return &Runs{
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "perf_run_request_duration_seconds",
+			Help:                            "Latency of every request of every run, cumulative across runs.",
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"profile"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "perf_run_requests_total",
+			Help: "Requests sent, by HTTP status or gRPC code; transport errors under code=\"error\".",
+		}, []string{"profile", "code"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "perf_runs_total",
+			Help: "Runs by result: success, slo_missed, failure, skipped, aborted.",
+		}, []string{"profile", "result"}),
+		observers: map[string]*profileObserver{},
+		lastRun:   map[string][]prometheus.Metric{},
+		lastOK:    map[string]prometheus.Metric{},
+		baseline:  map[string][]prometheus.Metric{},
+		lateness:  map[string]prometheus.Metric{},
+		profiles:  map[string][]prometheus.Metric{},
+	}
+}
+
+var (
+	descLatency         = gaugeDesc("perf_run_latency_seconds", "Latency percentiles of the last completed run.", "percentile")
+	descAchieved        = gaugeDesc("perf_run_achieved_rps", "Requests per second achieved by the last completed run.")
+	descRequested       = gaugeDesc("perf_run_requested_rps", "Requests per second requested by the last completed run; 0 = as fast as possible.")
+	descErrorRatio      = gaugeDesc("perf_run_error_ratio", "Share of requests of the last completed run that failed (non-2xx or transport error).")
+	descDuration        = gaugeDesc("perf_run_duration_seconds", "Actual length of the last completed run.")
+	descConnections     = gaugeDesc("perf_run_connections", "Connections used by the last completed run.")
+	descSuccess         = gaugeDesc("perf_run_success", "1 if the last completed run's result was success, else 0.")
+	descLastTimestamp   = gaugeDesc("perf_run_last_timestamp_seconds", "End time of the last completed run.")
+	descLastSuccess     = gaugeDesc("perf_run_last_success_timestamp_seconds", "End time of the last successful run.")
+	descSendLateness    = gaugeDesc("perf_run_send_lateness_seconds", "How late requests of the last completed run left versus their intended send time.", "percentile")
+	descSchedLateness   = gaugeDesc("perf_run_schedule_lateness_seconds", "How late the last run started after its scheduled tick.")
+	descBaseline        = gaugeDesc("perf_run_latency_baseline_seconds", "Median of the latency percentiles of the last successful runs.", "percentile")
+	descEnvironment     = gaugeDesc("perf_environment_value", "Environment query averaged over the window of the last completed run.", "set", "name")
+	descProfileInfo     = gaugeDesc("perf_profile_info", "Configured profiles; the target is scheme://host/path.", "engine", "protocol", "target")
+	descSLOLatency      = gaugeDesc("perf_profile_slo_latency_seconds", "Configured latency objective per percentile.", "percentile")
+	descSLOErrorRatio   = gaugeDesc("perf_profile_slo_error_ratio", "Configured error ratio objective.")
+	descProfileInterval = gaugeDesc("perf_profile_schedule_interval_seconds", "Nominal time between two scheduled runs of the profile.")
+)
+
+func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, append([]string{"profile"}, labels...), nil)
+}
+
+// Describe implements prometheus.Collector.
+func (c *Runs) Describe(ch chan<- *prometheus.Desc) {
+	c.requestDuration.Describe(ch)
+	c.requests.Describe(ch)
+	c.runs.Describe(ch)
+	for _, d := range []*prometheus.Desc{descLatency, descAchieved, descRequested, descErrorRatio, descDuration,
+		descConnections, descSuccess, descLastTimestamp, descLastSuccess, descSendLateness, descSchedLateness,
+		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Runs) Collect(ch chan<- prometheus.Metric) {
+	c.requestDuration.Collect(ch)
+	c.requests.Collect(ch)
+	c.runs.Collect(ch)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, group := range []map[string][]prometheus.Metric{c.profiles, c.lastRun, c.baseline} {
+		for _, ms := range group {
+			for _, m := range ms {
+				ch <- m
+			}
+		}
+	}
+	for _, group := range []map[string]prometheus.Metric{c.lastOK, c.lateness} {
+		for _, m := range group {
+			ch <- m
+		}
+	}
+}
+
+// SetProfiles publishes the configured profiles and forgets every series of
+// a profile that is no longer configured, so removed profiles go stale.
+func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := map[string]bool{}
+	for _, p := range profiles {
+		keep[p.Name] = true
+		ms := []prometheus.Metric{
+			gauge(descProfileInfo, 1, p.Name, p.Engine, p.Target.Protocol, config.PublicURL(p.Target.URL)),
+		}
+		for key, objective := range p.SLO.Latency {
+			ms = append(ms, gauge(descSLOLatency, objective.D().Seconds(), p.Name, normalisePercentile(key)))
+		}
+		if p.SLO.ErrorRatio != nil {
+			ms = append(ms, gauge(descSLOErrorRatio, *p.SLO.ErrorRatio, p.Name))
+		}
+		if iv, ok := intervals[p.Name]; ok && iv > 0 {
+			ms = append(ms, gauge(descProfileInterval, iv.Seconds(), p.Name))
+		}
+		c.profiles[p.Name] = ms
+		for _, outcome := range loadgen.Outcomes {
+			c.runs.WithLabelValues(p.Name, outcome) // start every outcome at 0
+		}
+	}
+	for name := range c.profiles {
+		if keep[name] {
+			continue
+		}
+		delete(c.profiles, name)
+		delete(c.lastRun, name)
+		delete(c.lastOK, name)
+		delete(c.baseline, name)
+		delete(c.lateness, name)
+		delete(c.observers, name)
+		match := prometheus.Labels{"profile": name}
+		c.requestDuration.DeletePartialMatch(match)
+		c.requests.DeletePartialMatch(match)
+		c.runs.DeletePartialMatch(match)
+	}
+}
+
+// normalisePercentile writes "99.0" and "99" alike, as "99".
+func normalisePercentile(key string) string {
+	f, err := strconv.ParseFloat(key, 64)
+	if err != nil {
+		return key
+	}
+	return loadgen.PercentileLabel(f)
+}
+
+func gauge(desc *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+}

@@ -1,0 +1,164 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fortio.org/fortio/stats"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	tools "github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+func testProfiles() []config.Profile {
+	ratio := 0.01
+	p := config.Profile{Name: "checkout", Schedule: "@every 1m",
+		Target: config.Target{URL: "http://user:pw@shop:8080/cart?token=secret"},
+		SLO:    config.SLO{Latency: map[string]config.Duration{"99": config.Duration(250 * time.Millisecond)}, ErrorRatio: &ratio}}
+	p.ApplyDefaults()
+	return []config.Profile{p}
+}
+
+func testDocument(outcome string) *loadgen.Document {
+	h := stats.NewHistogram(0, 0.0001)
+	for i := range 100 {
+		h.Record(0.010 + float64(i)*0.0001)
+	}
+	r := &loadgen.Result{
+		Engine: "fortio", Protocol: "http1", URL: "http://shop:8080/cart",
+		StartTime: time.Unix(1700000000, 0), ActualDuration: 2 * time.Second, RequestedDuration: 2 * time.Second,
+		RequestedQPS: 50, ActualQPS: 49.5, Connections: 4,
+		Codes:   map[string]int64{"200": 99, "error": 1},
+		Latency: h.Export().CalcPercentiles(config.DefaultPercentiles),
+	}
+	return loadgen.NewDocument(r, loadgen.DocumentInfo{RunID: "checkout-1", Profile: "checkout", Outcome: outcome})
+}
+
+func TestLastRunGauges(t *testing.T) {
+	c := NewRuns()
+	c.SetProfiles(testProfiles(), map[string]time.Duration{"checkout": time.Minute})
+	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	want := `
+# HELP perf_run_achieved_rps Requests per second achieved by the last completed run.
+# TYPE perf_run_achieved_rps gauge
+perf_run_achieved_rps{profile="checkout"} 49.5
+# HELP perf_run_error_ratio Share of requests of the last completed run that failed (non-2xx or transport error).
+# TYPE perf_run_error_ratio gauge
+perf_run_error_ratio{profile="checkout"} 0.01
+# HELP perf_run_last_success_timestamp_seconds End time of the last successful run.
+# TYPE perf_run_last_success_timestamp_seconds gauge
+perf_run_last_success_timestamp_seconds{profile="checkout"} 1.700000002e+09
+# HELP perf_profile_info Configured profiles; the target is scheme://host/path.
+# TYPE perf_profile_info gauge
+perf_profile_info{engine="fortio",profile="checkout",protocol="http1",target="http://shop:8080/cart"} 1
+# HELP perf_profile_slo_latency_seconds Configured latency objective per percentile.
+# TYPE perf_profile_slo_latency_seconds gauge
+perf_profile_slo_latency_seconds{percentile="99",profile="checkout"} 0.25
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "perf_run_achieved_rps", "perf_run_error_ratio",
+		"perf_run_last_success_timestamp_seconds", "perf_profile_info", "perf_profile_slo_latency_seconds"); err != nil {
+		t.Error(err)
+	}
+	// The percentiles are fortio's, exactly as computed for the run.
+	doc := testDocument(loadgen.OutcomeSuccess)
+	var exp strings.Builder
+	exp.WriteString("# HELP perf_run_latency_seconds Latency percentiles of the last completed run.\n# TYPE perf_run_latency_seconds gauge\n")
+	for _, pc := range doc.DurationHistogram.Percentiles {
+		fmt.Fprintf(&exp, "perf_run_latency_seconds{percentile=%q,profile=\"checkout\"} %s\n",
+			loadgen.PercentileLabel(pc.Percentile), strconv.FormatFloat(pc.Value, 'g', -1, 64))
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(exp.String()), "perf_run_latency_seconds"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFailedRunKeepsLastSuccess(t *testing.T) {
+	c := NewRuns()
+	c.SetProfiles(testProfiles(), nil)
+	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	failed := testDocument(loadgen.OutcomeFailure)
+	failed.StartTime = failed.StartTime.Add(time.Hour)
+	c.SetLastRun(failed)
+	want := `
+# HELP perf_run_last_success_timestamp_seconds End time of the last successful run.
+# TYPE perf_run_last_success_timestamp_seconds gauge
+perf_run_last_success_timestamp_seconds{profile="checkout"} 1.700000002e+09
+# HELP perf_run_success 1 if the last completed run's result was success, else 0.
+# TYPE perf_run_success gauge
+perf_run_success{profile="checkout"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "perf_run_last_success_timestamp_seconds", "perf_run_success"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestObserverFeedsCumulativeSeries(t *testing.T) {
+	c := NewRuns()
+	c.SetProfiles(testProfiles(), nil)
+	obs := c.Observer("checkout")
+	obs.ObserveRequest(3*time.Millisecond, "200")
+	obs.ObserveRequest(30*time.Millisecond, "200")
+	obs.ObserveRequest(time.Second, "error")
+	if got := testutil.ToFloat64(c.requests.WithLabelValues("checkout", "200")); got != 2 {
+		t.Errorf("requests 200 = %g, want 2", got)
+	}
+	if got := testutil.ToFloat64(c.requests.WithLabelValues("checkout", "error")); got != 1 {
+		t.Errorf("requests error = %g, want 1", got)
+	}
+	if n := testutil.CollectAndCount(c.requestDuration); n != 1 {
+		t.Errorf("histogram series = %d, want 1", n)
+	}
+	// Every outcome starts at zero so increase() sees the first one.
+	if got := testutil.CollectAndCount(c.runs); got != len(loadgen.Outcomes) {
+		t.Errorf("perf_runs_total series = %d, want %d", got, len(loadgen.Outcomes))
+	}
+}
+
+func TestRemovedProfileSeriesGoAway(t *testing.T) {
+	c := NewRuns()
+	c.SetProfiles(testProfiles(), nil)
+	c.Observer("checkout").ObserveRequest(time.Millisecond, "200")
+	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	c.SetProfiles(nil, nil)
+	if n := testutil.CollectAndCount(c); n != 0 {
+		t.Errorf("%d series remain after the profile was removed", n)
+	}
+}
+
+func TestExpositionPassesPromtool(t *testing.T) {
+	promtool := tools.Tool(t, "promtool")
+	reg := prometheus.NewPedanticRegistry()
+	c := NewRuns()
+	reg.MustRegister(c)
+	NewReload(reg).Record(true, time.Now())
+	c.SetProfiles(testProfiles(), map[string]time.Duration{"checkout": time.Minute})
+	c.Observer("checkout").ObserveRequest(time.Millisecond, "200")
+	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	c.SetBaseline("checkout", map[string]float64{"99": 0.02})
+	c.SetScheduleLateness("checkout", 3*time.Millisecond)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &buf
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
