@@ -86,6 +86,28 @@ type Grafana struct {
 	DatasourceUID string     `yaml:"datasource_uid"`
 	// ProvisionOnStart makes the daemon provision the boards when it starts.
 	ProvisionOnStart bool `yaml:"provision_on_start"`
+	// Boards selects the bundled boards to provision, by name (overview,
+	// profile-detail, ...), and tailors each; empty means every board as
+	// shipped.
+	Boards map[string]GrafanaBoard `yaml:"boards"`
+}
+
+// GrafanaBoard tailors one bundled board. Zero fields keep the board's own
+// choice.
+type GrafanaBoard struct {
+	// Panels keeps only the panels with these titles (rows holding a kept
+	// panel stay); empty keeps every panel.
+	Panels []string `yaml:"panels"`
+	// Time is the default time range, in Grafana's terms (now-24h, now).
+	Time GrafanaTimeRange `yaml:"time"`
+	// Refresh is the auto-refresh interval ("30s", "1m"); "off" disables it.
+	Refresh string `yaml:"refresh"`
+}
+
+// GrafanaTimeRange is a board's default time range.
+type GrafanaTimeRange struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
 }
 
 // BasicAuth credentials; the password is a secret and never logged.

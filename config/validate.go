@@ -146,6 +146,7 @@ func (v *validator) grafana(g *Grafana) {
 	if b := g.BasicAuth; b != nil && b.Password != "" && b.PasswordFile != "" {
 		v.errorf(append(at, "basic_auth"), "grafana.basic_auth: set password or password_file, not both")
 	}
+	v.grafanaPreferences(g)
 }
 
 func (v *validator) profile(at []any, p *Profile, c *Config) {
