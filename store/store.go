@@ -1,0 +1,262 @@
+// Package store keeps the history of runs: every run's full result document,
+// in a bbolt database under --storage.path, so results, baselines and the
+// last-run gauges survive restarts and upgrades.
+//
+// Every write is one bbolt transaction, fsynced before it returns, so a crash
+// (kill -9, power loss) loses at most the run in flight; BeginRun marks that
+// run so the next start can record it as aborted (RecoverInFlight).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the database file inside the storage directory.
+const FileName = "runs.db"
+
+// schemaVersion is the layout of the buckets below. Bump it, and teach Open
+// to migrate, when the layout changes.
+const schemaVersion = "1"
+
+// The database layout.
+//
+//	meta/schema            -> schemaVersion
+//	docs/<run id>          -> the result document, JSON
+//	profiles/<profile>/<k> -> the run's Summary, JSON; k = start time (8 bytes,
+//	                          big endian, sortable) + run id, so a cursor walks
+//	                          a profile's runs in time order
+//	inflight/<run id>      -> the inFlight mark of a started, unsaved run
+var (
+	bucketMeta     = []byte("meta")
+	bucketDocs     = []byte("docs")
+	bucketProfiles = []byte("profiles")
+	bucketInFlight = []byte("inflight")
+	keySchema      = []byte("schema")
+)
+
+// ErrNotFound is returned (wrapped) for a run id the store does not hold.
+var ErrNotFound = errors.New("no such run")
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the database before giving up.
+const DefaultLockTimeout = time.Second
+
+// Options tune a Store. The zero value keeps every run forever.
+type Options struct {
+	// MaxRuns is how many runs to keep per profile; 0 = no limit.
+	MaxRuns int
+	// MaxAge drops runs that started longer ago than this; 0 = no limit.
+	MaxAge time.Duration
+	// LockTimeout bounds the wait for another process holding the database;
+	// 0 = DefaultLockTimeout.
+	LockTimeout time.Duration
+	// Now is the clock for retention by age; nil = time.Now.
+	Now func() time.Time
+	// Logger gets what the store does on its own (pruning, recovery);
+	// nil = discard.
+	Logger *slog.Logger
+}
+
+// Store is the run history. It is safe for concurrent use.
+type Store struct {
+	db     *bolt.DB
+	path   string // of the database file, for errors
+	opts   Options
+	logger *slog.Logger
+}
+
+// Open opens the store in directory dir, creating both if needed. A database
+// that is locked by another process, corrupt or not ours is an error naming
+// the file, never an empty history.
+func Open(dir string, opts Options) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("store: empty storage path")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.MaxRuns < 0 || opts.MaxAge < 0 {
+		return nil, fmt.Errorf("store: negative retention (max runs %d, max age %s)", opts.MaxRuns, opts.MaxAge)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: creating storage directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := openBolt(path, opts.LockTimeout)
+	var corrupt *corruptError
+	if errors.As(err, &corrupt) {
+		return nil, fmt.Errorf("%w; %s", err, repairHint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, opts: opts, logger: opts.Logger}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer recoverCorrupt(path, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("store %s is locked by another process (another perf-exporter with the same --storage.path?)", path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), strings.Contains(err.Error(), "file size too small"):
+		return nil, fmt.Errorf("store %s is corrupt or not a perf-exporter store (%w); %s", path, err, repairHint)
+	default:
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+}
+
+// init checks the whole file, then creates the buckets of a new store or
+// checks the schema of an existing one.
+func (s *Store) init() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			var names []string
+			_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				names = append(names, string(name))
+				return nil
+			})
+			if len(names) > 0 {
+				return fmt.Errorf("store %s is not a perf-exporter store (it holds buckets %s)", s.path, strings.Join(names, ", "))
+			}
+			var err error
+			if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+				return fmt.Errorf("store %s: creating bucket %s: %w", s.path, bucketMeta, err)
+			}
+			if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+				return fmt.Errorf("store %s: writing schema: %w", s.path, err)
+			}
+		}
+		if v := string(meta.Get(keySchema)); v != schemaVersion {
+			return fmt.Errorf("store %s has schema %q, this perf-exporter reads schema %q (written by a different version?)", s.path, v, schemaVersion)
+		}
+		for _, name := range [][]byte{bucketDocs, bucketProfiles, bucketInFlight} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store %s: creating bucket %s: %w", s.path, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// check reads every key of every bucket, so damage anywhere in the file is
+// reported at start, with the path, rather than on the first read of the
+// damaged page. (bbolt's own Tx.Check runs in a goroutine of its own, where
+// a panic on a garbage page cannot be recovered.)
+func (s *Store) check() error {
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+	})
+	var corrupt *corruptError
+	switch {
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("%w; %s", err, repairHint)
+	case err != nil:
+		return fmt.Errorf("store %s is corrupt (%w); %s", s.path, err, repairHint)
+	}
+	return nil
+}
+
+func walk(b *bolt.Bucket) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v != nil {
+			continue
+		}
+		nested := b.Bucket(k)
+		if nested == nil {
+			return fmt.Errorf("key %q has neither a value nor a bucket", k)
+		}
+		if err := walk(nested); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the database; pending writes have already been committed.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store %s: closing: %w", s.path, err)
+	}
+	return nil
+}
+
+// view and update run fn in a transaction, turning a panic of bbolt on a
+// damaged page into an error that names the file.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.guard(func() error { return s.db.View(fn) })
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.guard(func() error { return s.db.Update(fn) })
+}
+
+func (s *Store) guard(fn func() error) (err error) {
+	defer recoverCorrupt(s.path, &err)
+	// A damaged page can point outside the mapped file; fault as a panic
+	// (for this goroutine only) so that too becomes an error.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return fn()
+}
+
+// recoverCorrupt turns a panic of bbolt, which trusts its pages, into an
+// error naming the file.
+func recoverCorrupt(path string, err *error) {
+	if p := recover(); p != nil {
+		*err = &corruptError{path: path, reason: p}
+	}
+}
+
+type corruptError struct {
+	path   string
+	reason any
+}
+
+func (e *corruptError) Error() string {
+	return fmt.Sprintf("store %s is corrupt: %v", e.path, e.reason)
+}
+
+// repairHint tells an operator what to do about a damaged store.
+const repairHint = "move it aside to start an empty history, or restore a backup"
+
+// ctxErr is the reason not to start a transaction, if any.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
