@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -491,5 +493,58 @@ func overwrite(t *testing.T, path string, off int64, b []byte) {
 	defer f.Close()
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConcurrentSavesAndReads(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), Options{MaxRuns: 5})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				profile := "p" + string(rune('0'+w))
+				r := run{id: fmt.Sprintf("%s-%d", profile, i), profile: profile, start: base.Add(time.Duration(i) * time.Minute)}
+				if err := s.Save(ctx, r.doc()); err != nil {
+					t.Error(err)
+				}
+				if _, _, err := s.List(ctx, Query{Limit: 3}); err != nil {
+					t.Error(err)
+				}
+				if _, _, err := s.Baseline(ctx, profile, 3); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	latest, err := s.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range 4 {
+		profile := "p" + string(rune('0'+w))
+		if got := latest[profile].Run; got == nil || got.PerfExporter.RunID != profile+"-9" {
+			t.Errorf("latest run of %s after concurrent saves: %v, want %s-9", profile, got, profile)
+		}
+		sums, _, err := s.List(ctx, Query{Profile: profile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums) != 5 {
+			t.Errorf("profile %s kept %d runs, want 5", profile, len(sums))
+		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Save(ctx, run{id: "r", profile: "p", start: base}.doc()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Save with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, err := s.Get(context.Background(), "r"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a Save cancelled before it began stored the run: %v", err)
 	}
 }
