@@ -1,0 +1,104 @@
+{{/* Name of the chart, overridable. */}}
+{{- define "perf-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects. Truncated to 63 characters because some
+Kubernetes name fields are limited to this (by the DNS naming spec).
+*/}}
+{{- define "perf-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "perf-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "perf-exporter.labels" -}}
+helm.sh/chart: {{ include "perf-exporter.chart" . }}
+{{ include "perf-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: perf-exporter
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "perf-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "perf-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "perf-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "perf-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "perf-exporter.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default (printf "v%s" .Chart.AppVersion) .Values.image.tag) }}
+{{- end }}
+
+{{/* The Secret mounted at /etc/perf-exporter/secrets/, if any. */}}
+{{- define "perf-exporter.secretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else if .Values.secretFiles }}
+{{- include "perf-exporter.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "perf-exporter.webConfigSecretName" -}}
+{{- default (printf "%s-web-config" (include "perf-exporter.fullname" .)) .Values.webConfig.existingSecret }}
+{{- end }}
+
+{{/*
+The rendered config file. Rendering it in one place makes the ConfigMap and
+the checksum annotation that rolls the pods agree byte for byte.
+*/}}
+{{- define "perf-exporter.configFile" -}}
+{{- toYaml .Values.config }}
+{{- end }}
+
+{{/* Whether the exporter serves TLS: probes and the ServiceMonitor follow. */}}
+{{- define "perf-exporter.tls" -}}
+{{- $w := .Values.webConfig }}
+{{- if and $w.enabled (ternary $w.existingSecretTLS $w.config.tls_server_config (not (empty $w.existingSecret))) }}true{{ end }}
+{{- end }}
+
+{{/*
+Whether HTTP probes would be refused: exporter-toolkit's basic auth covers
+/-/healthy and /-/ready too, and a probe cannot carry a password without
+putting it into the pod spec. Such pods are probed on the TCP port instead.
+*/}}
+{{- define "perf-exporter.basicAuth" -}}
+{{- $w := .Values.webConfig }}
+{{- if and $w.enabled (ternary $w.existingSecretBasicAuth $w.config.basic_auth_users (not (empty $w.existingSecret))) }}true{{ end }}
+{{- end }}
+
+{{/* A probe of the metrics port; its path is the argument "path". */}}
+{{- define "perf-exporter.probe" -}}
+{{- if include "perf-exporter.basicAuth" .root }}
+tcpSocket:
+  port: http-metrics
+{{- else }}
+httpGet:
+  path: {{ .path }}
+  port: http-metrics
+  scheme: {{ ternary "HTTPS" "HTTP" (eq (include "perf-exporter.tls" .root) "true") }}
+{{- end }}
+{{ toYaml .settings }}
+{{- end }}
