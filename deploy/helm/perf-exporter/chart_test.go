@@ -291,6 +291,8 @@ func TestProbesAndArgs(t *testing.T) {
 				switch {
 				case p.probe == nil:
 					t.Errorf("no %s probe", p.name)
+				case handlers(p.probe.ProbeHandler) != 1:
+					t.Errorf("%s probe %+v has %d handlers; the API server accepts exactly one", p.name, p.probe.ProbeHandler, handlers(p.probe.ProbeHandler))
 				case tc.scheme == "":
 					if p.probe.TCPSocket == nil || p.probe.TCPSocket.Port.String() != "http-metrics" {
 						t.Errorf("%s probe %+v, want TCP on http-metrics (basic auth refuses HTTP probes)", p.name, p.probe.ProbeHandler)
@@ -304,6 +306,17 @@ func TestProbesAndArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// handlers counts the handlers a probe sets.
+func handlers(h corev1.ProbeHandler) int {
+	n := 0
+	for _, set := range []bool{h.Exec != nil, h.HTTPGet != nil, h.TCPSocket != nil, h.GRPC != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 func TestWorkloadKindFollowsPersistence(t *testing.T) {
