@@ -10,9 +10,9 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
   annotations:
-    # Rolls the pods when the config changes; secrets are mounted as
-    # directories, so the kubelet updates them in place and perf-exporter
-    # reads the new files on their next use.
+    # Rolls the pods when the config changes (it is mounted with subPath,
+    # which the kubelet does not update). Secrets are mounted as directories:
+    # the kubelet updates rotated credentials in place.
     checksum/config: {{ include "perf-exporter.configFile" . | sha256sum }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
