@@ -751,7 +751,9 @@ func readBoards(t *testing.T, dir string) map[string][]byte {
 	return boards
 }
 
-// copyChart copies the chart's packaged files into a temporary directory.
+// copyChart copies the chart into a temporary directory. Reading every file
+// here also lets `go test`'s cache see the templates, which only the helm
+// subprocess reads otherwise: a changed template must rerun the tests.
 func copyChart(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -798,4 +800,65 @@ func TestChartBoardsAreFresh(t *testing.T) {
 			t.Errorf("the chart has board %s, which %s does not: run make chart-assets", name, source)
 		}
 	}
+}
+
+// NOTES.txt is what users read after `helm install`. helm template does not
+// render it, so a copy of the chart renders it into a ConfigMap.
+func TestNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  []string
+		not   []string
+	}{
+		{"defaults", nil, []string{"port-forward service/perf-perf-exporter 9479", "http://127.0.0.1:9479/", "No profile is configured yet"}, []string{"WARNING", "--load.split"}},
+		{"replicas without split", []string{"--set", "replicaCount=3"}, []string{"WARNING: 3 replicas without loadSplit.enabled", "3 times the configured load"}, []string{"Load is split"}},
+		{"split", []string{"-f", valuesFile("split-3-replicas-persistence-values.yaml")}, []string{"StatefulSet", "--load.split=3", "sum by (le, profile)"}, []string{"WARNING", "No profile", "emptyDir"}},
+		{"all features", []string{"-f", valuesFile("all-features-values.yaml")}, []string{"https://127.0.0.1:9479/", "ServiceMonitor created", "grafana_dashboard=\"1\" in namespace monitoring", "Alert rules"}, []string{"WARNING"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			notes := renderNotes(t, tc.flags...)
+			for _, w := range tc.want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES lack %q:\n%s", w, notes)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(notes, n) {
+					t.Errorf("NOTES contain %q:\n%s", n, notes)
+				}
+			}
+		})
+	}
+}
+
+func renderNotes(t *testing.T, flags ...string) string {
+	t.Helper()
+	dir := copyChart(t)
+	notes, err := os.ReadFile(filepath.Join(dir, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"NOTES.txt":       "",
+		"_notes_test.tpl": `{{- define "notes-under-test" -}}` + string(notes) + `{{- end -}}`,
+		"notes-test.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes-under-test}\ndata:\n  notes: {{ include \"notes-under-test\" . | toJson }}\n",
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, "templates", name)
+		if content == "" {
+			err = os.Remove(path)
+		} else {
+			err = os.WriteFile(path, []byte(content), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err := templateChart(t, dir, append(flags, "--show-only", "templates/notes-test.yaml")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeAs[corev1.ConfigMap](t, objs.one(t, "ConfigMap")).Data["notes"]
 }
