@@ -862,3 +862,36 @@ func renderNotes(t *testing.T, flags ...string) string {
 	}
 	return decodeAs[corev1.ConfigMap](t, objs.one(t, "ConfigMap")).Data["notes"]
 }
+
+// With existing Secrets the chart creates none and mounts the named ones;
+// without any secret there is no secrets volume at all.
+func TestExistingSecretsAreMounted(t *testing.T) {
+	t.Parallel()
+	objs := render(t, "-f", valuesFile("existing-secret-values.yaml"))
+	if n := len(objs.all("Secret")); n != 0 {
+		t.Errorf("rendered %d Secrets with existing ones given", n)
+	}
+	pod := objs.podTemplate(t)
+	c := container(t, pod)
+	for mount, secret := range map[string]string{
+		"/etc/perf-exporter/secrets": "perf-exporter-credentials",
+		"/etc/perf-exporter/web":     "perf-exporter-web-config",
+	} {
+		i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == mount })
+		if i < 0 {
+			t.Errorf("nothing is mounted at %s", mount)
+			continue
+		}
+		m := c.VolumeMounts[i]
+		if v := volume(t, pod, m.Name); v.Secret == nil || v.Secret.SecretName != secret || !m.ReadOnly || m.SubPath != "" {
+			t.Errorf("%s mounts %+v (subPath %q, readOnly %v), want all of Secret %s read-only", mount, v.VolumeSource, m.SubPath, m.ReadOnly, secret)
+		}
+	}
+
+	pod = render(t).podTemplate(t)
+	for _, v := range pod.Spec.Volumes {
+		if v.Secret != nil {
+			t.Errorf("default values mount Secret %s", v.Secret.SecretName)
+		}
+	}
+}
