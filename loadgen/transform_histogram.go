@@ -36,6 +36,9 @@ func spectrumHistogram(rows []spectrumRow) *stats.HistogramData {
 	prevValue := rows[0].value
 	for _, r := range rows {
 		if r.count <= prevCount {
+			// No value between the previous row and this one: the next
+			// bucket starts here.
+			prevValue = r.value
 			continue
 		}
 		h.Data = append(h.Data, stats.Bucket{

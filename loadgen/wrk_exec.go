@@ -90,6 +90,8 @@ type externalTool struct {
 	// grace is how long the tool may take to print its report after the
 	// first SIGINT before it is killed.
 	grace time.Duration
+	// redact hides secrets in the arguments before they are logged.
+	redact func(args []string) []string
 }
 
 // maxOutput bounds what is kept of a tool's standard output; Nighthawk's
@@ -110,7 +112,11 @@ func (t externalTool) run(ctx context.Context) externalRun {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Do not wait forever for output pipes a leftover child still holds.
 	cmd.WaitDelay = 2 * time.Second
-	t.logger.Debug("starting external engine", "engine", t.engine, "path", t.bin, "args", t.args)
+	logged := t.args
+	if t.redact != nil {
+		logged = t.redact(t.args)
+	}
+	t.logger.Debug("starting external engine", "engine", t.engine, "path", t.bin, "args", logged)
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			err = &missingEngineError{engine: t.engine, path: t.bin, cause: err}

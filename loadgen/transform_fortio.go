@@ -1,0 +1,279 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"fortio.org/fortio/stats"
+
+	"github.com/perf-exporter/perf-exporter/config"
+)
+
+// fortioJSON is a fortio result (HTTPRunnerResults or GRPCRunnerResults,
+// as `fortio load -json` writes it), read leniently: Nighthawk's fortio
+// format writes 64-bit counts as strings and RequestedQPS as a number. Our
+// own result documents are fortio results too; their PerfExporter part is
+// kept.
+type fortioJSON struct {
+	RunType           string
+	StartTime         string
+	RequestedQPS      json.RawMessage
+	RequestedDuration string
+	ActualQPS         flexFloat
+	ActualDuration    protoInt // nanoseconds
+	NumThreads        protoInt
+	NumConnections    protoInt
+	DurationHistogram *fortioHistogram
+	RetCodes          map[string]protoInt
+	URL               string
+	Destination       string // gRPC results
+	PerfExporter      *fortioExtras
+}
+
+type fortioHistogram struct {
+	Count  protoInt
+	Min    flexFloat
+	Max    flexFloat
+	Sum    flexFloat
+	Avg    flexFloat
+	StdDev flexFloat
+	Data   []struct {
+		Start, End, Percent flexFloat
+		Count               protoInt
+	}
+	Percentiles []struct{ Percentile, Value flexFloat }
+}
+
+// fortioExtras is the part of our Extras a transform keeps.
+type fortioExtras struct {
+	Engine                     string
+	Protocol                   string
+	Outcome                    string
+	Codes                      map[string]protoInt
+	CorrectedDurationHistogram *fortioHistogram
+	SendLateness               *fortioHistogram
+	Notes                      []string
+}
+
+// Code labels from outside must stay a small set: an HTTP status, a gRPC
+// code or serving status name, a status class, or CodeError.
+var codeLabel = regexp.MustCompile(`^([1-9][0-9x]{2}|[A-Z][A-Z_]{0,31}|4xx_5xx|error)$`)
+
+// grpcHealthStatus names the serving statuses old fortio versions wrote as
+// numbers (grpc.health.v1.HealthCheckResponse.ServingStatus).
+var grpcHealthStatus = map[string]string{"0": "UNKNOWN", "1": "SERVING", "2": "NOT_SERVING", "3": "SERVICE_UNKNOWN"}
+
+// parseFortioJSON reads a fortio result. engine names the tool that wrote it
+// (fortio, or nighthawk for Nighthawk's fortio format).
+func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result, error) {
+	body, err := jsonObject(data)
+	if err != nil {
+		return nil, err
+	}
+	var in fortioJSON
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&in); err != nil {
+		return nil, fmt.Errorf("not a fortio result: %w", err)
+	}
+	if in.DurationHistogram == nil {
+		return nil, errors.New("no DurationHistogram: not a fortio result")
+	}
+	grpc := strings.HasPrefix(in.RunType, "GRPC")
+	r := &Result{
+		Engine:         engine,
+		Protocol:       config.ProtocolHTTP1,
+		URL:            in.URL,
+		ActualQPS:      float64(in.ActualQPS),
+		ActualDuration: time.Duration(in.ActualDuration),
+		Connections:    int(min(int64(in.NumThreads), 1<<31-1)),
+	}
+	// Fortio's threads are its connections; NumConnections is a per-thread
+	// client setting, used only when NumThreads is missing.
+	if r.Connections == 0 {
+		r.Connections = int(min(int64(in.NumConnections), 1<<31-1))
+	}
+	if grpc {
+		r.Protocol, r.URL = config.ProtocolGRPC, in.Destination
+	}
+	if r.URL != "" {
+		r.URL = config.PublicURL(r.URL)
+	}
+	if in.StartTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.StartTime)
+		if err != nil {
+			return nil, fmt.Errorf("StartTime %q: %w", in.StartTime, err)
+		}
+		r.StartTime = t
+	}
+	if r.RequestedQPS, err = requestedQPS(in.RequestedQPS); err != nil {
+		return nil, err
+	}
+	// "until stop" or "N calls" are not durations: left at zero.
+	if d, err := time.ParseDuration(in.RequestedDuration); err == nil && d > 0 {
+		r.RequestedDuration = d
+	}
+	if r.ActualDuration > 0 && r.ActualDuration < time.Millisecond {
+		r.Notes = append(r.Notes, fmt.Sprintf("ActualDuration %d is read as nanoseconds, as fortio writes it, which is too short for a real run: the writer may have meant seconds", int64(in.ActualDuration)))
+	}
+
+	if r.Codes, err = fortioCodes(in.RetCodes, grpc); err != nil {
+		return nil, err
+	}
+	r.Latency = in.DurationHistogram.data(percentiles)
+	if x := in.PerfExporter; x != nil {
+		if x.Engine != "" {
+			r.Engine = x.Engine
+		}
+		if x.Protocol != "" {
+			r.Protocol = x.Protocol
+		}
+		if len(x.Codes) > 0 {
+			codes := make(map[string]int64, len(x.Codes))
+			for code, n := range x.Codes {
+				if !codeLabel.MatchString(code) {
+					return nil, fmt.Errorf("PerfExporter.Codes: %q is not a status code", code)
+				}
+				codes[code] = int64(n)
+			}
+			r.Codes = codes
+		}
+		if x.CorrectedDurationHistogram != nil {
+			r.Corrected = x.CorrectedDurationHistogram.data(percentiles)
+		}
+		if x.SendLateness != nil {
+			r.SendLateness = x.SendLateness.data(percentiles)
+		}
+		r.Aborted = x.Outcome == OutcomeAborted
+		r.Notes = append(r.Notes, x.Notes...)
+	}
+	return r, nil
+}
+
+func requestedQPS(raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		s = string(raw) // Nighthawk's fortio format writes a number
+	}
+	if s == "max" || s == "" {
+		return 0, nil
+	}
+	q, err := strconv.ParseFloat(s, 64)
+	if err != nil || !finite(q) || q < 0 {
+		return 0, fmt.Errorf("RequestedQPS %s is neither a rate nor \"max\"", raw)
+	}
+	return q, nil
+}
+
+// fortioCodes turns fortio's RetCodes into code labels: -1 (a transport
+// error) becomes CodeError, old numeric gRPC serving statuses their names.
+func fortioCodes(retCodes map[string]protoInt, grpc bool) (map[string]int64, error) {
+	codes := make(map[string]int64, len(retCodes))
+	keys := make([]string, 0, len(retCodes))
+	for k := range retCodes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		label := k
+		if n, err := strconv.Atoi(k); err == nil && n < 0 {
+			label = CodeError
+		} else if name, ok := grpcHealthStatus[k]; ok && grpc {
+			label = name
+		} else if !codeLabel.MatchString(k) {
+			return nil, fmt.Errorf("RetCodes: %q is not a status code", k)
+		}
+		codes[label] += int64(retCodes[k])
+	}
+	return codes, nil
+}
+
+// data converts the histogram, keeping the percentiles fortio printed and
+// adding those asked for, computed from the buckets as fortio computes them.
+func (fh *fortioHistogram) data(percentiles []float64) *stats.HistogramData {
+	h := &stats.HistogramData{
+		Count: int64(fh.Count), Min: float64(fh.Min), Max: float64(fh.Max),
+		Sum: float64(fh.Sum), Avg: float64(fh.Avg), StdDev: float64(fh.StdDev),
+	}
+	var total int64
+	for _, b := range fh.Data {
+		total += int64(b.Count)
+	}
+	// Percent is recomputed from the counts: Nighthawk's fortio format
+	// writes the spectrum's percentile there, not the cumulative share.
+	var cum int64
+	for _, b := range fh.Data {
+		cum += int64(b.Count)
+		bucket := stats.Bucket{Interval: stats.Interval{Start: float64(b.Start), End: float64(b.End)}, Count: int64(b.Count)}
+		if total > 0 {
+			bucket.Percent = 100 * float64(cum) / float64(total)
+		}
+		h.Data = append(h.Data, bucket)
+	}
+	if h.Count == 0 {
+		h.Count = total
+	}
+	if len(h.Data) > 0 && h.Min == 0 && h.Max == 0 {
+		h.Min, h.Max = h.Data[0].Start, h.Data[len(h.Data)-1].End
+	}
+	var printed []stats.Percentile
+	for _, p := range fh.Percentiles {
+		printed = append(printed, stats.Percentile{Percentile: float64(p.Percentile), Value: float64(p.Value)})
+	}
+	want := append([]float64(nil), percentiles...)
+	for _, p := range printed {
+		if !containsFloat(want, p.Percentile) {
+			want = append(want, p.Percentile)
+		}
+	}
+	sort.Float64s(want)
+	for _, p := range want {
+		if v, ok := printedPercentile(printed, p); ok {
+			h.Percentiles = append(h.Percentiles, stats.Percentile{Percentile: p, Value: v})
+			continue
+		}
+		if total > 0 && h.Count > 0 {
+			if v := h.CalcPercentile(p); finite(v) {
+				h.Percentiles = append(h.Percentiles, stats.Percentile{Percentile: p, Value: v})
+			}
+		}
+	}
+	return h
+}
+
+func containsFloat(fs []float64, f float64) bool {
+	for _, x := range fs {
+		if math.Abs(x-f) < 1e-9 {
+			return true
+		}
+	}
+	return false
+}
+
+// flexFloat is a JSON number that may also come as a numeric string.
+type flexFloat float64
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if unq, err := strconv.Unquote(s); err == nil {
+		s = unq
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !finite(v) {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	*f = flexFloat(v)
+	return nil
+}
