@@ -1,0 +1,271 @@
+package dashboards
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"reflect"
+
+	"github.com/grafana/grafana-openapi-client-go/client/dashboards"
+	"github.com/grafana/grafana-openapi-client-go/client/folders"
+	"github.com/grafana/grafana-openapi-client-go/models"
+	"github.com/prometheus/common/version"
+
+	"github.com/perf-exporter/perf-exporter/config"
+)
+
+// The folder boards go to when the config names none.
+const (
+	DefaultFolderUID   = "perf-exporter"
+	DefaultFolderTitle = "Performance"
+)
+
+// Folder is where boards are provisioned. An empty UID with a Title means
+// "the root folder with this title, or a new one".
+type Folder struct {
+	UID   string
+	Title string
+}
+
+// FolderFromConfig is the folder the grafana section names, or the default.
+func FolderFromConfig(g *config.Grafana) Folder {
+	if g == nil || (g.FolderUID == "" && g.Folder == "") {
+		return Folder{UID: DefaultFolderUID, Title: DefaultFolderTitle}
+	}
+	return Folder{UID: g.FolderUID, Title: g.Folder}
+}
+
+// ProvisionOptions say where and how boards are saved.
+type ProvisionOptions struct {
+	Folder Folder
+	// Overwrite replaces boards that differ from ours, whoever changed them.
+	// Without it such boards are refused by Grafana (412) and reported,
+	// which keeps edits made in Grafana; missing boards are still created.
+	Overwrite bool
+	// Message is the version message Grafana shows in the board's history.
+	Message string
+	// DryRun compares without writing anything, not even the folder.
+	DryRun bool
+}
+
+// Outcome is what provisioning did to one board.
+type Outcome string
+
+// Outcomes of provisioning a board.
+const (
+	Created     Outcome = "created"
+	Updated     Outcome = "updated"
+	Unchanged   Outcome = "unchanged"
+	WouldCreate Outcome = "would create"
+	WouldUpdate Outcome = "would update"
+)
+
+// Result is one provisioned board.
+type Result struct {
+	UID     string
+	Title   string
+	Outcome Outcome
+	Version int64  // Grafana's version after provisioning (0 in a dry run of a new board)
+	URL     string // absolute link to the board
+}
+
+// Provision makes sure the folder exists and every board is in it with our
+// content. A board whose stored content already equals ours (ids and
+// versions aside) and that is in the folder is not written again, so
+// provisioning on every start does not pile up versions. It stops at the
+// first error, returning the boards done so far.
+func (c *Client) Provision(ctx context.Context, boards []Board, opts ProvisionOptions) ([]Result, error) {
+	if opts.Message == "" {
+		opts.Message = "provisioned by perf-exporter " + version.Version
+	}
+	folder, err := c.EnsureFolder(ctx, opts.Folder, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	var results []Result
+	for _, b := range boards {
+		r, err := c.saveBoard(ctx, b, folder.UID, opts)
+		if err != nil {
+			return results, err
+		}
+		c.logger.Debug("Provisioned board", "uid", r.UID, "outcome", r.Outcome, "version", r.Version)
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+func (c *Client) saveBoard(ctx context.Context, b Board, folderUID string, opts ProvisionOptions) (Result, error) {
+	uid := b.UID()
+	if uid == "" {
+		return Result{}, fmt.Errorf("board %q has no uid: provisioning needs one to find the board again", b.Name)
+	}
+	if b.Title() == "" {
+		return Result{}, fmt.Errorf("board %q has no title", b.Name)
+	}
+	desired := withoutInstanceFields(b.Model)
+	stored, err := c.getDashboard(ctx, uid)
+	if err != nil && !IsStatus(err, http.StatusNotFound) {
+		return Result{}, err
+	}
+	res := Result{UID: uid, Title: b.Title()}
+	if stored != nil {
+		meta := stored.Meta
+		if meta == nil {
+			meta = &models.DashboardMeta{}
+		}
+		res.Version, res.URL = meta.Version, c.link(meta.URL)
+		current, _ := stored.Dashboard.(map[string]any)
+		if meta.FolderUID == folderUID && reflect.DeepEqual(withoutInstanceFields(current), desired) {
+			res.Outcome = Unchanged
+			return res, nil
+		}
+	}
+	if opts.DryRun {
+		res.Outcome = WouldCreate
+		if stored != nil {
+			res.Outcome = WouldUpdate
+		}
+		return res, nil
+	}
+	cmd := &models.SaveDashboardCommand{Dashboard: desired, FolderUID: folderUID, Overwrite: opts.Overwrite, Message: opts.Message}
+	params := dashboards.NewPostDashboardParamsWithTimeout(c.opTimeout).WithBody(cmd)
+	op := fmt.Sprintf("saving board %q in folder %q", uid, folderUID)
+	ok, err := c.api.Dashboards.PostDashboardWithParams(params, call(ctx, op))
+	if err != nil {
+		return Result{}, opError(op, err)
+	}
+	res.Outcome = Created
+	if stored != nil {
+		res.Outcome = Updated
+	}
+	if p := ok.Payload; p != nil {
+		if p.Version != nil {
+			res.Version = *p.Version
+		}
+		if p.URL != nil {
+			res.URL = c.link(*p.URL)
+		}
+	}
+	return res, nil
+}
+
+// getDashboard fetches a board by uid; a missing board is a 404 APIError.
+func (c *Client) getDashboard(ctx context.Context, uid string) (*models.DashboardFullWithMeta, error) {
+	op := fmt.Sprintf("reading board %q", uid)
+	params := dashboards.NewGetDashboardByUIDParamsWithTimeout(c.opTimeout).WithUID(uid)
+	ok, err := c.api.Dashboards.GetDashboardByUIDWithParams(params, call(ctx, op))
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	return ok.Payload, nil
+}
+
+// withoutInstanceFields is a dashboard model as it is compared and posted:
+// without the numeric id and the version, which belong to one Grafana and
+// would make Grafana answer 404 (an id from elsewhere) or 412 (a stale
+// version). Values are normalised through JSON.
+func withoutInstanceFields(model map[string]any) map[string]any {
+	if model == nil {
+		return nil
+	}
+	out := make(map[string]any, len(model))
+	for k, v := range model {
+		if k != "id" && k != "version" {
+			out[k] = v
+		}
+	}
+	if n, err := normalize(out); err == nil {
+		return n
+	}
+	return out
+}
+
+// EnsureFolder returns the folder, creating it if missing (unless dryRun).
+// A folder given by title only is looked up among the root folders first.
+func (c *Client) EnsureFolder(ctx context.Context, f Folder, dryRun bool) (Folder, error) {
+	if f.UID == "" {
+		found, err := c.findFolderByTitle(ctx, f.Title)
+		if err != nil || found.UID != "" {
+			return found, err
+		}
+		f.UID = DefaultFolderUID
+	}
+	if f.Title == "" {
+		f.Title = DefaultFolderTitle
+	}
+	existing, err := c.getFolder(ctx, f.UID)
+	switch {
+	case err == nil:
+		return Folder{UID: existing.UID, Title: existing.Title}, nil
+	case !IsStatus(err, http.StatusNotFound):
+		return Folder{}, err
+	case dryRun:
+		return f, nil
+	}
+	op := fmt.Sprintf("creating folder %q (uid %q)", f.Title, f.UID)
+	params := folders.NewCreateFolderParamsWithTimeout(c.opTimeout).WithBody(&models.CreateFolderCommand{UID: f.UID, Title: f.Title})
+	if _, err := c.api.Folders.CreateFolderWithParams(params, call(ctx, op)); err != nil {
+		// Someone (another replica) may have created it meanwhile.
+		if again, err2 := c.getFolder(ctx, f.UID); err2 == nil {
+			return Folder{UID: again.UID, Title: again.Title}, nil
+		}
+		return Folder{}, opError(op, err)
+	}
+	c.logger.Info("Created Grafana folder", "uid", f.UID, "title", f.Title)
+	return f, nil
+}
+
+func (c *Client) getFolder(ctx context.Context, uid string) (*models.Folder, error) {
+	op := fmt.Sprintf("reading folder %q", uid)
+	params := folders.NewGetFolderByUIDParamsWithTimeout(c.opTimeout).WithFolderUID(uid)
+	ok, err := c.api.Folders.GetFolderByUIDWithParams(params, call(ctx, op))
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	return ok.Payload, nil
+}
+
+func (c *Client) findFolderByTitle(ctx context.Context, title string) (Folder, error) {
+	hits, err := c.search(ctx, searchQuery{Query: title, Type: "dash-folder"}, fmt.Sprintf("looking up folder %q", title))
+	if err != nil {
+		return Folder{}, err
+	}
+	var found []Folder
+	for _, h := range hits {
+		if h.Title == title && h.FolderUID == "" {
+			found = append(found, Folder{UID: h.UID, Title: h.Title})
+		}
+	}
+	if len(found) > 1 {
+		return Folder{}, fmt.Errorf("%d root folders are titled %q: set grafana.folder_uid to choose one", len(found), title)
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	return Folder{}, nil
+}
+
+// ProvisionConfigured provisions the boards the grafana section selects,
+// into its folder, overwriting boards that differ: what the daemon does at
+// start with provision_on_start. Each board is logged.
+func ProvisionConfigured(ctx context.Context, g *config.Grafana, logger *slog.Logger) error {
+	opts, err := OptionsFromConfig(g, os.Getenv)
+	if err != nil {
+		return err
+	}
+	c, err := NewClient(opts, logger)
+	if err != nil {
+		return err
+	}
+	boards, err := Select(g)
+	if err != nil {
+		return err
+	}
+	results, err := c.Provision(ctx, boards, ProvisionOptions{Folder: FolderFromConfig(g), Overwrite: true})
+	for _, r := range results {
+		logger.Info("Grafana board provisioned", "uid", r.UID, "outcome", string(r.Outcome), "version", r.Version, "url", r.URL)
+	}
+	return err
+}
