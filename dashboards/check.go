@@ -35,7 +35,7 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 	}
 
 	op := "checking health"
-	h, err := c.api.Health.GetHealthWithParams(health.NewGetHealthParamsWithTimeout(c.opTimeout), call(ctx, op))
+	h, err := c.api.Health.GetHealthWithParams(health.NewGetHealthParamsWithTimeout(noCallDeadline), call(ctx, op))
 	var apiErr *APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
@@ -85,7 +85,7 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 		return out
 	}
 	op = fmt.Sprintf("reading datasource %q", datasourceUID)
-	params := datasources.NewGetDataSourceByUIDParamsWithTimeout(c.opTimeout).WithUID(datasourceUID)
+	params := datasources.NewGetDataSourceByUIDParamsWithTimeout(noCallDeadline).WithUID(datasourceUID)
 	ds, err := c.api.Datasources.GetDataSourceByUIDWithParams(params, call(ctx, op))
 	switch {
 	case IsStatus(err, http.StatusNotFound):

@@ -99,10 +99,9 @@ func OptionsFromConfig(g *config.Grafana, getenv func(string) string) (Options, 
 // (github.com/grafana/grafana-openapi-client-go), with our transport for
 // timeouts and retries and our reading of errors.
 type Client struct {
-	api       *goapi.GrafanaHTTPAPI
-	base      *url.URL
-	opTimeout time.Duration // one call, all attempts included
-	logger    *slog.Logger
+	api    *goapi.GrafanaHTTPAPI
+	base   *url.URL
+	logger *slog.Logger
 }
 
 // NewClient checks the options and builds a client. Nothing is sent yet.
@@ -138,11 +137,7 @@ func NewClient(o Options, logger *slog.Logger) (*Client, error) {
 	rt.Consumers["*/*"] = runtime.ByteStreamConsumer() // a proxy's odd content type still reaches errorReader
 	rt.DefaultAuthentication = authWriter(o)
 	api := goapi.New(rt, &goapi.TransportConfig{Host: u.Host, BasePath: basePath, Schemes: []string{u.Scheme}, OrgID: o.OrgID}, strfmt.Default)
-	wait := time.Duration(0)
-	for i, b := 1, o.Backoff; i < o.Attempts; i, b = i+1, b*2 {
-		wait += b
-	}
-	return &Client{api: api, base: u, opTimeout: time.Duration(o.Attempts)*o.Timeout + wait, logger: logger}, nil
+	return &Client{api: api, base: u, logger: logger}, nil
 }
 
 // authWriter sets the credentials and the org header on every request.
@@ -161,6 +156,11 @@ func authWriter(o Options) runtime.ClientAuthInfoWriter {
 	}
 	return httptransport.Compose(auth...)
 }
+
+// noCallDeadline replaces the generated client's 30s deadline per call:
+// each attempt has its own timeout and attempts are bounded, and a deadline
+// over all of them would cut the last attempt short.
+const noCallDeadline = 0
 
 // URL is Grafana's address, for messages and links.
 func (c *Client) URL() string { return strings.TrimSuffix(c.base.String(), "/") }

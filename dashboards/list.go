@@ -79,7 +79,7 @@ func (c *Client) search(ctx context.Context, q searchQuery, op string) ([]*model
 	var all []*models.Hit
 	for page := int64(1); ; page++ {
 		limit := int64(searchPage)
-		params := search.NewSearchParamsWithTimeout(c.opTimeout).WithLimit(&limit).WithPage(&page)
+		params := search.NewSearchParamsWithTimeout(noCallDeadline).WithLimit(&limit).WithPage(&page)
 		if q.Query != "" {
 			params.SetQuery(&q.Query)
 		}

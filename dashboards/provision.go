@@ -130,7 +130,7 @@ func (c *Client) saveBoard(ctx context.Context, b Board, folderUID string, opts 
 		return res, nil
 	}
 	cmd := &models.SaveDashboardCommand{Dashboard: desired, FolderUID: folderUID, Overwrite: opts.Overwrite, Message: opts.Message}
-	params := dashboards.NewPostDashboardParamsWithTimeout(c.opTimeout).WithBody(cmd)
+	params := dashboards.NewPostDashboardParamsWithTimeout(noCallDeadline).WithBody(cmd)
 	op := fmt.Sprintf("saving board %q in folder %q", uid, folderUID)
 	ok, err := c.api.Dashboards.PostDashboardWithParams(params, call(ctx, op))
 	if err != nil {
@@ -154,7 +154,7 @@ func (c *Client) saveBoard(ctx context.Context, b Board, folderUID string, opts 
 // getDashboard fetches a board by uid; a missing board is a 404 APIError.
 func (c *Client) getDashboard(ctx context.Context, uid string) (*models.DashboardFullWithMeta, error) {
 	op := fmt.Sprintf("reading board %q", uid)
-	params := dashboards.NewGetDashboardByUIDParamsWithTimeout(c.opTimeout).WithUID(uid)
+	params := dashboards.NewGetDashboardByUIDParamsWithTimeout(noCallDeadline).WithUID(uid)
 	ok, err := c.api.Dashboards.GetDashboardByUIDWithParams(params, call(ctx, op))
 	if err != nil {
 		return nil, opError(op, err)
@@ -205,7 +205,7 @@ func (c *Client) EnsureFolder(ctx context.Context, f Folder, dryRun bool) (Folde
 		return f, nil
 	}
 	op := fmt.Sprintf("creating folder %q (uid %q)", f.Title, f.UID)
-	params := folders.NewCreateFolderParamsWithTimeout(c.opTimeout).WithBody(&models.CreateFolderCommand{UID: f.UID, Title: f.Title})
+	params := folders.NewCreateFolderParamsWithTimeout(noCallDeadline).WithBody(&models.CreateFolderCommand{UID: f.UID, Title: f.Title})
 	if _, err := c.api.Folders.CreateFolderWithParams(params, call(ctx, op)); err != nil {
 		// Someone (another replica) may have created it meanwhile.
 		if again, err2 := c.getFolder(ctx, f.UID); err2 == nil {
@@ -219,7 +219,7 @@ func (c *Client) EnsureFolder(ctx context.Context, f Folder, dryRun bool) (Folde
 
 func (c *Client) getFolder(ctx context.Context, uid string) (*models.Folder, error) {
 	op := fmt.Sprintf("reading folder %q", uid)
-	params := folders.NewGetFolderByUIDParamsWithTimeout(c.opTimeout).WithFolderUID(uid)
+	params := folders.NewGetFolderByUIDParamsWithTimeout(noCallDeadline).WithFolderUID(uid)
 	ok, err := c.api.Folders.GetFolderByUIDWithParams(params, call(ctx, op))
 	if err != nil {
 		return nil, opError(op, err)
