@@ -34,6 +34,8 @@ type Global struct {
 	// StartJitter delays each scheduled run by a random amount up to this,
 	// so profiles sharing a schedule do not start in lockstep.
 	StartJitter Duration `yaml:"start_jitter"`
+	// EnvironmentWindow shapes the window environment queries cover.
+	EnvironmentWindow EnvironmentWindow `yaml:"environment_window"`
 }
 
 // Limits guard against a typo that would overload a target.
@@ -63,8 +65,11 @@ type EnginePath struct {
 
 // PrometheusSource is a Prometheus server that environment queries read.
 type PrometheusSource struct {
-	Name             string                      `yaml:"name"`
-	URL              string                      `yaml:"url"`
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// ScrapeInterval is how often this server scrapes what the environment
+	// queries read (0: DefaultScrapeInterval); see environment_validate.go.
+	ScrapeInterval   Duration                    `yaml:"scrape_interval"`
 	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
 }
 

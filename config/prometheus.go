@@ -24,6 +24,10 @@ func (s *PrometheusSource) UnmarshalYAML(node *yaml.Node) error {
 			s.Name = value.Value
 		case "url":
 			s.URL = value.Value
+		case "scrape_interval":
+			if err := value.Decode(&s.ScrapeInterval); err != nil {
+				return err
+			}
 		default:
 			rest.Content = append(rest.Content, key, value)
 		}

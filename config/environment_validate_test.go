@@ -1,0 +1,71 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEnvironmentSettingsAreRead(t *testing.T) {
+	cfg, err := Parse([]byte(`
+global:
+  environment_window: {margin: 2s}
+prometheus:
+  - {name: fast, url: "http://127.0.0.1:9090", scrape_interval: 5s, basic_auth: {username: u, password: p}}
+  - {name: plain, url: "http://127.0.0.1:9091"}
+`), "env.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Global.EnvironmentWindow.Margin.D(); got != 2*time.Second {
+		t.Errorf("margin = %s, want 2s", got)
+	}
+	if got := cfg.Prometheus[0].ScrapeIntervalOrDefault(); got != 5*time.Second {
+		t.Errorf("scrape interval = %s, want 5s", got)
+	}
+	if cfg.Prometheus[0].HTTPClientConfig.BasicAuth == nil {
+		t.Error("scrape_interval next to basic_auth lost the HTTP client settings")
+	}
+	if got := cfg.Prometheus[1].ScrapeIntervalOrDefault(); got != DefaultScrapeInterval {
+		t.Errorf("default scrape interval = %s, want %s", got, DefaultScrapeInterval)
+	}
+}
+
+func TestBadEnvironmentSettings(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"negative margin": {`
+global:
+  environment_window: {margin: -1s}
+`, `bad.yaml:3: global.environment_window.margin must not be negative, got -1s`},
+		"negative scrape interval": {`
+prometheus:
+  - name: p
+    url: http://127.0.0.1:9090
+    scrape_interval: -5s
+`, `bad.yaml:5: prometheus source "p": scrape_interval must be positive (or left out for 30s), got -5s`},
+		"scrape interval not a duration": {`
+prometheus:
+  - name: p
+    url: http://127.0.0.1:9090
+    scrape_interval: often
+`, `bad.yaml:5: invalid duration "often" (use e.g. 250ms, 30s, 5m)`},
+		"margin eats the run": {`
+global:
+  environment_window: {margin: 5s}
+prometheus: [{name: p, url: "http://127.0.0.1:9090"}]
+profiles:
+  - name: short
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    load: {duration: 10s}
+    environment: [nodes]
+`, `bad.yaml:10: profile "short": global.environment_window.margin 5s trims both ends of the 10s run, leaving no window to query`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), "bad.yaml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
