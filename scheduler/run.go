@@ -1,0 +1,152 @@
+package scheduler
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// environmentTimeout bounds the environment queries of one run; they run
+// after the run's own metrics are published, so a slow Prometheus only
+// delays the environment values.
+const environmentTimeout = 2 * time.Minute
+
+// run performs one run of a profile, from waiting for a slot to publishing.
+func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) {
+	ctx := s.ctx
+	jitter(ctx, cfg.Global.StartJitter.D())
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeAborted)
+		return
+	}
+	start := s.opts.Now()
+	late := max(start.Sub(tick), 0)
+	s.opts.Recorder.SetScheduleLateness(p.Name, late)
+	runID := p.Name + "-" + start.UTC().Format("20060102T150405.000Z")
+	log := s.log.With("profile", p.Name, "run", runID)
+	if h := s.opts.History; h != nil {
+		if err := h.BeginRun(ctx, runID, p.Name, start); err != nil {
+			log.Error("cannot record the run's start in the store", "err", err)
+		}
+	}
+	split := SplitProfile(p, s.opts.Split)
+	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
+
+	result, runErr := s.execute(ctx, cfg, split)
+	outcome, verdicts := loadgen.Judge(p, result, runErr)
+	if ctx.Err() != nil {
+		outcome = loadgen.OutcomeAborted
+	}
+	if result == nil {
+		result = &loadgen.Result{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
+			StartTime: start, ActualDuration: s.opts.Now().Sub(start), RequestedDuration: p.Load.Duration.D(),
+			RequestedQPS: split.Load.QPS, Connections: split.Load.Connections}
+	}
+	info := loadgen.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
+		Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
+	if runErr != nil {
+		info.Error = runErr.Error()
+		log.Error("run failed", "err", runErr)
+	} else {
+		log.Info("run finished", "outcome", outcome, "summary", result.Describe())
+	}
+	doc := loadgen.NewDocument(result, info)
+
+	// Persist first (a detached context: an aborted run is still recorded),
+	// then publish, so a crash never shows metrics the history lacks.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	s.save(saveCtx, log, doc)
+	s.publish(saveCtx, cfg, p.Name, doc)
+	if outcome == loadgen.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
+		return
+	}
+	envCtx, cancelEnv := context.WithTimeout(ctx, environmentTimeout)
+	defer cancelEnv()
+	doc.PerfExporter.Environment = s.opts.Environment.Evaluate(envCtx, p, result.StartTime, result.StartTime.Add(result.ActualDuration))
+	s.save(saveCtx, log, doc)
+	s.publish(saveCtx, cfg, p.Name, doc)
+}
+
+// execute runs the engine. Engines that report every request live feed the
+// cumulative series through the observer; for the others the result is
+// recorded in bulk afterwards.
+func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Profile) (*loadgen.Result, error) {
+	engine, err := s.opts.Engines(cfg, p.Engine)
+	if err != nil {
+		return nil, err
+	}
+	obs := &countingObserver{next: s.opts.Recorder.Observer(p.Name)}
+	r, err := engine.Run(ctx, p, obs)
+	if err != nil {
+		return nil, err
+	}
+	if obs.n.Load() == 0 {
+		s.opts.Recorder.RecordBulk(p.Name, r)
+	}
+	return r, nil
+}
+
+func (s *Scheduler) save(ctx context.Context, log interface{ Error(string, ...any) }, doc *loadgen.Document) {
+	if s.opts.History == nil {
+		return
+	}
+	if err := s.opts.History.Save(ctx, doc); err != nil {
+		log.Error("cannot save the run's result", "err", err)
+	}
+}
+
+func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, doc *loadgen.Document) {
+	s.mu.Lock()
+	first := s.last[profile] == nil || s.last[profile].PerfExporter.RunID != doc.PerfExporter.RunID
+	s.last[profile] = doc
+	s.mu.Unlock()
+	s.opts.Recorder.SetLastRun(doc)
+	if !first {
+		return // a re-publish with environment values: counted already
+	}
+	s.opts.Recorder.CountOutcome(profile, doc.PerfExporter.Outcome)
+	if s.opts.History == nil || doc.PerfExporter.Outcome != loadgen.OutcomeSuccess {
+		return
+	}
+	baseline, n, err := s.opts.History.Baseline(ctx, profile, cfg.Global.BaselineRuns)
+	if err != nil {
+		s.log.Error("cannot compute the baseline", "profile", profile, "err", err)
+		return
+	}
+	if n > 0 {
+		s.opts.Recorder.SetBaseline(profile, baseline)
+	}
+}
+
+// countingObserver tells whether the engine reported requests live.
+type countingObserver struct {
+	next loadgen.Observer
+	n    atomic.Int64
+}
+
+func (o *countingObserver) ObserveRequest(latency time.Duration, code string) {
+	o.n.Add(1)
+	o.next.ObserveRequest(latency, code)
+}
+
+// SplitProfile is the share of a profile's load that one of n replicas
+// sends: 1/n of the rate and of the connections, rounded up so every
+// replica keeps at least one connection.
+func SplitProfile(p config.Profile, n int) config.Profile {
+	if n <= 1 {
+		return p
+	}
+	p.Load.QPS /= float64(n)
+	p.Load.Connections = (p.Load.Connections + n - 1) / n
+	if p.Load.Threads > p.Load.Connections {
+		p.Load.Threads = p.Load.Connections
+	}
+	return p
+}

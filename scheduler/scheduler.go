@@ -1,0 +1,317 @@
+// Package scheduler runs each profile's load test on its cron schedule:
+// runs of one profile never overlap, runs of different profiles are limited
+// by global.max_concurrent_runs, and a reload changes the schedule without
+// killing runs in flight.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// Recorder is where run results go: the collector.
+type Recorder interface {
+	Observer(profile string) loadgen.Observer
+	RecordBulk(profile string, r *loadgen.Result)
+	CountOutcome(profile, outcome string)
+	SetScheduleLateness(profile string, late time.Duration)
+	SetLastRun(doc *loadgen.Document)
+	SetBaseline(profile string, percentiles map[string]float64)
+	SetProfiles(profiles []config.Profile, intervals map[string]time.Duration)
+}
+
+// History keeps every run's document: the store. A run is marked in flight
+// before it starts, so a crash leaves a trace, and saved before its metrics
+// are published.
+type History interface {
+	BeginRun(ctx context.Context, runID, profile string, start time.Time) error
+	Save(ctx context.Context, doc *loadgen.Document) error
+	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
+}
+
+// Environment evaluates a profile's environment queries over a run's window.
+type Environment interface {
+	Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []loadgen.EnvironmentValue
+}
+
+// Engines returns the engine for a profile's engine name.
+type Engines func(cfg *config.Config, name string) (loadgen.Engine, error)
+
+// Options wire a Scheduler.
+type Options struct {
+	Engines     Engines
+	Recorder    Recorder
+	History     History     // optional
+	Environment Environment // optional
+	Logger      *slog.Logger
+	// Split makes this replica send 1/Split of every profile's load
+	// (--load.split), so N replicas together send the profile's load.
+	Split int
+	Now   func() time.Time
+}
+
+// Errors of RunNow.
+var (
+	ErrUnknownProfile = errors.New("no such profile")
+	ErrRunning        = errors.New("the profile is already running")
+)
+
+// Scheduler owns the cron schedule and the runs in flight.
+type Scheduler struct {
+	opts Options
+	cron *cron.Cron
+	log  *slog.Logger
+
+	// ctx is cancelled at shutdown: it aborts every run in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+	runs   sync.WaitGroup
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	entries map[string]*entry
+	// running survives reloads: a changed profile's new schedule must not
+	// start while the old definition's run is still going.
+	running map[string]bool
+	last    map[string]*loadgen.Document
+	slots   chan struct{} // max_concurrent_runs
+}
+
+type entry struct {
+	id       cron.EntryID
+	profile  config.Profile
+	schedule cron.Schedule
+	expected time.Time // the tick the next firing stands for
+}
+
+// New creates a Scheduler; Apply gives it profiles and Start starts it.
+func New(opts Options) *Scheduler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Split < 1 {
+		opts.Split = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Scheduler{
+		opts:    opts,
+		log:     opts.Logger,
+		cron:    cron.New(cron.WithParser(config.CronParser), cron.WithLogger(cronLogger{opts.Logger})),
+		ctx:     ctx,
+		cancel:  cancel,
+		entries: map[string]*entry{},
+		running: map[string]bool{},
+		last:    map[string]*loadgen.Document{},
+	}
+}
+
+// Apply reconciles the schedule with a (new) config: added profiles are
+// scheduled, removed ones unscheduled, changed ones rescheduled. Runs in
+// flight finish with the definition they started with. Profiles that are
+// new and set run_on_start run now.
+func (s *Scheduler) Apply(cfg *config.Config) error {
+	startNow, err := s.reconcile(cfg)
+	for _, p := range startNow {
+		s.launch(p, s.opts.Now(), "start")
+	}
+	return err
+}
+
+func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slots == nil || cap(s.slots) != cfg.Global.MaxConcurrentRuns {
+		// Runs holding a slot of the old semaphore release it there.
+		s.slots = make(chan struct{}, cfg.Global.MaxConcurrentRuns)
+	}
+	s.cfg = cfg
+	wanted := map[string]config.Profile{}
+	for _, p := range cfg.Profiles {
+		wanted[p.Name] = p
+	}
+	for name, e := range s.entries {
+		if p, ok := wanted[name]; !ok || !reflect.DeepEqual(p, e.profile) {
+			s.cron.Remove(e.id)
+			delete(s.entries, name)
+			s.log.Info("profile unscheduled", "profile", name, "reason", map[bool]string{true: "changed", false: "removed"}[ok])
+		}
+	}
+	intervals := map[string]time.Duration{}
+	var startNow []config.Profile
+	for _, p := range cfg.Profiles {
+		if e, ok := s.entries[p.Name]; ok {
+			intervals[p.Name] = interval(e.schedule, s.opts.Now())
+			continue
+		}
+		sched, err := config.CronParser.Parse(p.Schedule)
+		if err != nil { // validated already; a mismatch is a bug worth seeing
+			return startNow, fmt.Errorf("profile %q: schedule %q: %w", p.Name, p.Schedule, err)
+		}
+		e := &entry{profile: p, schedule: sched, expected: sched.Next(s.opts.Now())}
+		e.id = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(e) }))
+		s.entries[p.Name] = e
+		intervals[p.Name] = interval(sched, s.opts.Now())
+		if p.RunOnStart {
+			startNow = append(startNow, p)
+		}
+	}
+	s.opts.Recorder.SetProfiles(cfg.Profiles, intervals)
+	return startNow, nil
+}
+
+// interval is the nominal time between two runs of a schedule.
+func interval(sched cron.Schedule, now time.Time) time.Duration {
+	next := sched.Next(now)
+	return sched.Next(next).Sub(next)
+}
+
+// Start starts the cron clock.
+func (s *Scheduler) Start() { s.cron.Start() }
+
+// tick is a cron firing of a profile's entry.
+func (s *Scheduler) tick(e *entry) {
+	s.mu.Lock()
+	tick := e.expected
+	e.expected = e.schedule.Next(s.opts.Now())
+	current := s.entries[e.profile.Name] == e
+	s.mu.Unlock()
+	if current {
+		s.launch(e.profile, tick, "schedule")
+	}
+}
+
+// RunNow starts a run of a profile outside its schedule.
+func (s *Scheduler) RunNow(name string) error {
+	s.mu.Lock()
+	e, ok := s.entries[name]
+	running := s.running[name]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %q", ErrUnknownProfile, name)
+	case running:
+		return fmt.Errorf("%w: %q", ErrRunning, name)
+	}
+	s.launch(e.profile, s.opts.Now(), "api")
+	return nil
+}
+
+// launch starts a run in the background unless the profile is running, in
+// which case the tick is counted as skipped.
+func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.running[p.Name] {
+		s.mu.Unlock()
+		s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeSkipped)
+		s.log.Warn("run skipped: the previous run is still going", "profile", p.Name, "trigger", trigger)
+		return
+	}
+	s.running[p.Name] = true
+	cfg, slots := s.cfg, s.slots
+	s.runs.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.runs.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, p.Name)
+			s.mu.Unlock()
+		}()
+		// A panic in one run must not take the daemon, or the profile's
+		// overlap guard, down with it.
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("run panicked", "profile", p.Name, "panic", v)
+				s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeFailure)
+			}
+		}()
+		s.run(cfg, slots, p, tick, trigger)
+	}()
+}
+
+// Status is what the landing page and API show of a profile.
+type Status struct {
+	Profile config.Profile
+	Running bool
+	Next    time.Time
+	Last    *loadgen.Document
+}
+
+// Statuses lists every scheduled profile, by name.
+func (s *Scheduler) Statuses() []Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Status, 0, len(s.entries))
+	for name, e := range s.entries {
+		out = append(out, Status{Profile: e.profile, Running: s.running[name], Next: s.cron.Entry(e.id).Next, Last: s.last[name]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Profile.Name < out[j].Profile.Name })
+	return out
+}
+
+// Restore gives the scheduler the last documents read from the store at
+// start, so status pages are not blank after a restart.
+func (s *Scheduler) Restore(docs []*loadgen.Document) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range docs {
+		s.last[d.PerfExporter.Profile] = d
+	}
+}
+
+// Stop stops scheduling, aborts the runs in flight (they are recorded as
+// aborted) and waits for them, at most until ctx is done.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.cancel()
+	s.mu.Unlock()
+	<-s.cron.Stop().Done()
+	done := make(chan struct{})
+	go func() { s.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runs still going at shutdown: %w", ctx.Err())
+	}
+}
+
+// cronLogger sends robfig/cron's messages to slog at debug level.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// jitter waits a random time up to max, or until ctx is done.
+func jitter(ctx context.Context, max time.Duration) {
+	if max <= 0 {
+		return
+	}
+	t := time.NewTimer(rand.N(max))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,254 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// fakeRecorder counts what the scheduler publishes.
+type fakeRecorder struct {
+	mu       sync.Mutex
+	outcomes map[string]map[string]int
+	docs     []*loadgen.Document
+	profiles []string
+}
+
+func newFakeRecorder() *fakeRecorder {
+	return &fakeRecorder{outcomes: map[string]map[string]int{}}
+}
+
+func (f *fakeRecorder) Observer(string) loadgen.Observer          { return nopObserver{} }
+func (f *fakeRecorder) RecordBulk(string, *loadgen.Result)        {}
+func (f *fakeRecorder) SetScheduleLateness(string, time.Duration) {}
+func (f *fakeRecorder) SetBaseline(string, map[string]float64)    {}
+func (f *fakeRecorder) CountOutcome(profile, outcome string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.outcomes[profile] == nil {
+		f.outcomes[profile] = map[string]int{}
+	}
+	f.outcomes[profile][outcome]++
+}
+func (f *fakeRecorder) SetLastRun(doc *loadgen.Document) {
+	f.mu.Lock()
+	f.docs = append(f.docs, doc)
+	f.mu.Unlock()
+}
+func (f *fakeRecorder) SetProfiles(ps []config.Profile, _ map[string]time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.profiles = nil
+	for _, p := range ps {
+		f.profiles = append(f.profiles, p.Name)
+	}
+}
+func (f *fakeRecorder) count(profile, outcome string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.outcomes[profile][outcome]
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveRequest(time.Duration, string) {}
+
+// sleepEngine "runs" for the profile's duration, or until cancelled, and
+// notes how many runs overlap.
+type sleepEngine struct {
+	mu         sync.Mutex
+	active     int
+	maxActive  int
+	started    chan string
+	perProfile map[string]int
+}
+
+func (e *sleepEngine) Run(ctx context.Context, p config.Profile, _ loadgen.Observer) (*loadgen.Result, error) {
+	e.mu.Lock()
+	e.active++
+	e.maxActive = max(e.maxActive, e.active)
+	e.mu.Unlock()
+	defer func() { e.mu.Lock(); e.active--; e.mu.Unlock() }()
+	if e.started != nil {
+		e.started <- p.Name
+	}
+	start := time.Now()
+	aborted := false
+	select {
+	case <-time.After(p.Load.Duration.D()):
+	case <-ctx.Done():
+		aborted = true
+	}
+	return &loadgen.Result{Engine: "sleep", StartTime: start, ActualDuration: time.Since(start),
+		Codes: map[string]int64{"200": 10}, Aborted: aborted}, nil
+}
+
+func testConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func newTestScheduler(rec *fakeRecorder, engine loadgen.Engine) *Scheduler {
+	return New(Options{
+		Engines:  func(*config.Config, string) (loadgen.Engine, error) { return engine, nil },
+		Recorder: rec,
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestOverlappingTickIsSkipped(t *testing.T) {
+	rec := newFakeRecorder()
+	s := newTestScheduler(rec, &sleepEngine{})
+	cfg := testConfig(t, `
+profiles:
+  - name: slow
+    schedule: "@every 1s"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {duration: 2500ms}
+`)
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Stop(context.Background())
+	waitFor(t, "a skipped tick", func() bool { return rec.count("slow", loadgen.OutcomeSkipped) >= 1 })
+	waitFor(t, "a completed run", func() bool { return rec.count("slow", loadgen.OutcomeSuccess) >= 1 })
+}
+
+func TestMaxConcurrentRunsSerialisesProfiles(t *testing.T) {
+	rec := newFakeRecorder()
+	engine := &sleepEngine{}
+	s := newTestScheduler(rec, engine)
+	cfg := testConfig(t, `
+profiles:
+  - {name: a, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 300ms}}
+  - {name: b, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 300ms}}
+  - {name: c, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 300ms}}
+`)
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three runs", func() bool {
+		return rec.count("a", loadgen.OutcomeSuccess)+rec.count("b", loadgen.OutcomeSuccess)+rec.count("c", loadgen.OutcomeSuccess) == 3
+	})
+	if engine.maxActive != 1 {
+		t.Errorf("%d runs overlapped with max_concurrent_runs 1", engine.maxActive)
+	}
+	_ = s.Stop(context.Background())
+}
+
+func TestShutdownAbortsRunsInFlight(t *testing.T) {
+	rec := newFakeRecorder()
+	engine := &sleepEngine{started: make(chan string, 1)}
+	s := newTestScheduler(rec, engine)
+	cfg := testConfig(t, `
+profiles:
+  - {name: long, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 10m}}
+`)
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	<-engine.started
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count("long", loadgen.OutcomeAborted); got != 1 {
+		t.Errorf("aborted runs = %d, want 1", got)
+	}
+	if len(rec.docs) != 1 || rec.docs[0].PerfExporter.Outcome != loadgen.OutcomeAborted {
+		t.Errorf("the aborted run's document was not published: %+v", rec.docs)
+	}
+}
+
+func TestReloadKeepsRunsInFlight(t *testing.T) {
+	rec := newFakeRecorder()
+	engine := &sleepEngine{started: make(chan string, 4)}
+	s := newTestScheduler(rec, engine)
+	first := testConfig(t, `
+profiles:
+  - {name: keep, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 1s}}
+  - {name: gone, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/"}}
+`)
+	if err := s.Apply(first); err != nil {
+		t.Fatal(err)
+	}
+	<-engine.started
+	second := testConfig(t, `
+global: {max_concurrent_runs: 2}
+profiles:
+  - {name: keep, schedule: "@every 2h", target: {url: "http://127.0.0.1:1/"}, load: {duration: 1s}}
+  - {name: new, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/"}}
+`)
+	if err := s.Apply(second); err != nil {
+		t.Fatal(err)
+	}
+	// The run that started before the reload completes normally.
+	waitFor(t, "the in-flight run", func() bool { return rec.count("keep", loadgen.OutcomeSuccess) == 1 })
+	var names []string
+	for _, st := range s.Statuses() {
+		names = append(names, st.Profile.Name)
+	}
+	if len(names) != 2 || names[0] != "keep" || names[1] != "new" {
+		t.Errorf("scheduled after reload: %v, want [keep new]", names)
+	}
+	if st := s.Statuses()[0]; st.Profile.Schedule != "@every 2h" {
+		t.Errorf("changed profile keeps its old schedule %q", st.Profile.Schedule)
+	}
+	_ = s.Stop(context.Background())
+}
+
+func TestRunNow(t *testing.T) {
+	rec := newFakeRecorder()
+	engine := &sleepEngine{started: make(chan string, 1)}
+	s := newTestScheduler(rec, engine)
+	if err := s.Apply(testConfig(t, `
+profiles:
+  - {name: manual, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/"}, load: {duration: 500ms}}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunNow("nope"); !errors.Is(err, ErrUnknownProfile) {
+		t.Errorf("RunNow(unknown) = %v", err)
+	}
+	if err := s.RunNow("manual"); err != nil {
+		t.Fatal(err)
+	}
+	<-engine.started
+	if err := s.RunNow("manual"); !errors.Is(err, ErrRunning) {
+		t.Errorf("RunNow while running = %v, want ErrRunning", err)
+	}
+	waitFor(t, "the run", func() bool { return rec.count("manual", loadgen.OutcomeSuccess) == 1 })
+	_ = s.Stop(context.Background())
+}
+
+func TestSplitProfile(t *testing.T) {
+	p := config.Profile{Load: config.Load{QPS: 300, Connections: 8, Threads: 8}}
+	got := SplitProfile(p, 3)
+	if got.Load.QPS != 100 || got.Load.Connections != 3 || got.Load.Threads != 3 {
+		t.Errorf("SplitProfile(300 qps, 8 conns, 3) = %+v", got.Load)
+	}
+	if one := SplitProfile(p, 1).Load; one.QPS != 300 || one.Connections != 8 {
+		t.Errorf("split 1 changed the load")
+	}
+}
