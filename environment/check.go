@@ -1,0 +1,99 @@
+package environment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// CheckResult is the outcome of testing one source's connection. It holds
+// no credentials: the URL is scheme://host/path and errors are redacted.
+type CheckResult struct {
+	Prometheus string `json:"prometheus"`
+	URL        string `json:"url"`
+	Up         bool   `json:"up"`
+	// Version is what the server's build info API reports.
+	Version string `json:"version,omitempty"`
+	// Reason classifies a failure (dns, refused, tls, unauthorized, ...).
+	Reason Reason `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Seconds is how long the check took.
+	Seconds float64 `json:"seconds"`
+}
+
+// Check tests every source, concurrently, each within the query timeout:
+// it is reachable (name, network, TLS), accepts the credentials, reports
+// its version through the build info API, and answers a query. Results
+// are in config order; each also becomes the source's perf_prometheus_up.
+func (e *Environment) Check(ctx context.Context) []CheckResult {
+	sources, _, _ := e.snapshot()
+	results := make([]CheckResult, len(sources))
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.checkSource(ctx, s)
+			if ctx.Err() == nil { // a caller that went away says nothing about the server
+				e.record(s.name, results[i].Reason, results[i].Error)
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (e *Environment) checkSource(ctx context.Context, s *source) CheckResult {
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	res := CheckResult{Prometheus: s.name, URL: s.publicURL}
+	fail := func(reason Reason, msg string) CheckResult {
+		res.Reason, res.Error, res.Seconds = reason, msg, time.Since(began).Seconds()
+		return res
+	}
+
+	rec := &statusRecorder{}
+	api, err := s.api(rec)
+	if err != nil {
+		return fail(ReasonConfig, err.Error())
+	}
+	info, err := api.Buildinfo(ctx)
+	if err != nil {
+		return fail(classify(err, rec.lastStatus()), "reading the build info: "+s.redact(err.Error()))
+	}
+	res.Version = info.Version
+	val, _, _, err := api.Query(ctx, "vector(1)", time.Now())
+	if err != nil {
+		return fail(classify(err, rec.lastStatus()), "running the query vector(1): "+s.redact(err.Error()))
+	}
+	if vec, ok := val.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 1 {
+		return fail(ReasonQuery, fmt.Sprintf("the query vector(1) returned %s, not 1", val))
+	}
+	res.Up = true
+	res.Seconds = time.Since(began).Seconds()
+	return res
+}
+
+// CheckHandler serves a fresh Check of every source as a JSON array of
+// CheckResult (GET /api/v1/prometheus). The status is 200 when the check
+// ran, whatever it found: failures are in the body.
+func CheckHandler(e *Environment) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed: use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		results := e.Check(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(results)
+	})
+}
