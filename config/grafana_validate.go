@@ -22,6 +22,10 @@ var (
 	grafanaRefresh = regexp.MustCompile(`^[0-9]+[smhd]$`)
 )
 
+// ValidGrafanaUID tells whether Grafana accepts s as a folder, board or
+// datasource uid.
+func ValidGrafanaUID(s string) bool { return grafanaUID.MatchString(s) }
+
 // grafanaPreferences checks the fields that tailor what is provisioned.
 func (v *validator) grafanaPreferences(g *Grafana) {
 	at := path("grafana")

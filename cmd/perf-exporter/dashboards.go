@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/dashboards"
+)
+
+// grafanaCommands are `dashboards provision|export|import|list` and
+// `check grafana`. Each reads the grafana: section of --config.file, so the
+// daemon and the CLI share one file, and flags override each field.
+func grafanaCommands(check, dash *kingpin.CmdClause) []command {
+	return []command{
+		provisionCommand(dash),
+		exportCommand(dash),
+		importCommand(dash),
+		listCommand(dash),
+		checkGrafanaCommand(check),
+	}
+}
+
+// grafanaFlags locate the grafana section and override its fields.
+type grafanaFlags struct {
+	configFile    string
+	url           string
+	tokenFile     string
+	orgID         int64
+	orgIDSet      bool
+	folder        string
+	folderUID     string
+	datasourceUID string
+	timeout       time.Duration
+}
+
+func addGrafanaFlags(c *kingpin.CmdClause) *grafanaFlags {
+	f := &grafanaFlags{}
+	c.Flag("config.file", "perf-exporter configuration file; its grafana: section is used.").PlaceHolder("PATH").StringVar(&f.configFile)
+	c.Flag("grafana.url", "Grafana's URL (overrides grafana.url).").PlaceHolder("URL").StringVar(&f.url)
+	c.Flag("grafana.token-file", "File holding a service-account token (overrides grafana.token_file and basic_auth; without either, $"+dashboards.TokenEnv+" is used).").PlaceHolder("PATH").StringVar(&f.tokenFile)
+	c.Flag("grafana.org-id", "Grafana organisation id (overrides grafana.org_id).").PlaceHolder("ID").IsSetByUser(&f.orgIDSet).Int64Var(&f.orgID)
+	c.Flag("grafana.folder", "Title of the folder for the boards (overrides grafana.folder).").PlaceHolder("TITLE").StringVar(&f.folder)
+	c.Flag("grafana.folder-uid", "Uid of the folder for the boards (overrides grafana.folder_uid).").PlaceHolder("UID").StringVar(&f.folderUID)
+	c.Flag("grafana.datasource-uid", "Uid of the Prometheus datasource the boards default to (overrides grafana.datasource_uid).").PlaceHolder("UID").StringVar(&f.datasourceUID)
+	c.Flag("grafana.timeout", "Timeout of each request to Grafana; requests that time out or get a 5xx are retried.").Default("10s").DurationVar(&f.timeout)
+	return f
+}
+
+// section is the grafana section of the config file with the flags applied.
+func (f *grafanaFlags) section() (*config.Grafana, error) {
+	g := &config.Grafana{}
+	if f.configFile != "" {
+		cfg, err := config.LoadFile(f.configFile)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Grafana != nil {
+			copied := *cfg.Grafana
+			g = &copied
+		}
+	}
+	override := func(field *string, flag string) {
+		if flag != "" {
+			*field = flag
+		}
+	}
+	override(&g.URL, f.url)
+	override(&g.Folder, f.folder)
+	override(&g.FolderUID, f.folderUID)
+	override(&g.DatasourceUID, f.datasourceUID)
+	if f.tokenFile != "" {
+		g.TokenFile, g.BasicAuth = f.tokenFile, nil
+	}
+	if f.orgIDSet {
+		g.OrgID = f.orgID
+	}
+	// Flags bypass the config validator; the same rule applies to them.
+	for flag, uid := range map[string]string{"--grafana.folder-uid": f.folderUID, "--grafana.datasource-uid": f.datasourceUID} {
+		if uid != "" && !config.ValidGrafanaUID(uid) {
+			return nil, fmt.Errorf("%s %q must be 1 to 40 letters, digits, '-' or '_'", flag, uid)
+		}
+	}
+	return g, nil
+}
+
+func (f *grafanaFlags) client(logger *slog.Logger) (*dashboards.Client, *config.Grafana, error) {
+	g, err := f.section()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := dashboards.OptionsFromConfig(g, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Timeout = f.timeout
+	c, err := dashboards.NewClient(opts, logger)
+	return c, g, err
+}
+
+// runWith adapts a command body that writes to stdout and returns an error
+// to a command: the error is one line on standard error and exit code 1.
+func runWith(name string, c *kingpin.CmdClause, body func(ctx context.Context, logger *slog.Logger, stdout io.Writer) error) command {
+	return command{clause: c, run: func(ctx context.Context, logger *slog.Logger) int {
+		if err := body(ctx, logger, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "perf-exporter %s: %v\n", name, err)
+			return 1
+		}
+		return 0
+	}}
+}
+
+type provisionArgs struct {
+	grafana   *grafanaFlags
+	boards    []string
+	files     []string
+	overwrite bool
+	dryRun    bool
+	message   string
+}
+
+func provisionCommand(dash *kingpin.CmdClause) command {
+	c := dash.Command("provision", "Provision the bundled boards (or custom boards from files) into Grafana through its HTTP API. Unchanged boards are not written again.")
+	a := &provisionArgs{grafana: addGrafanaFlags(c)}
+	c.Flag("board", "Bundled board to provision (repeatable; default: grafana.boards, else all): "+strings.Join(config.GrafanaBoardNames, ", ")+".").PlaceHolder("NAME").StringsVar(&a.boards)
+	c.Flag("file", "Custom board to provision from a YAML or JSON file, e.g. one saved by `dashboards import` or exported for sharing (repeatable).").PlaceHolder("PATH").ExistingFilesVar(&a.files)
+	c.Flag("overwrite", "Replace boards changed in Grafana; --no-overwrite refuses them (Grafana answers 412) and keeps the edits.").Default("true").BoolVar(&a.overwrite)
+	c.Flag("dry-run", "Only show what would be created or updated.").BoolVar(&a.dryRun)
+	c.Flag("message", "Version message shown in the boards' history.").StringVar(&a.message)
+	return runWith("dashboards provision", c, a.run)
+}
+
+func (a *provisionArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	client, g, err := a.grafana.client(logger)
+	if err != nil {
+		return err
+	}
+	var selected []dashboards.Board
+	if len(a.files) == 0 || len(a.boards) > 0 {
+		if selected, err = dashboards.Select(g, a.boards...); err != nil {
+			return err
+		}
+	}
+	for _, file := range a.files {
+		b, err := dashboards.LoadFile(file, g.DatasourceUID)
+		if err != nil {
+			return err
+		}
+		selected = append(selected, b)
+	}
+	results, err := client.Provision(ctx, selected, dashboards.ProvisionOptions{
+		Folder: dashboards.FolderFromConfig(g), Overwrite: a.overwrite, Message: a.message, DryRun: a.dryRun,
+	})
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%s\tversion %d\t%s\n", r.Outcome, r.UID, r.Version, r.URL)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+type exportArgs struct {
+	grafana        *grafanaFlags
+	dir            string
+	boards         []string
+	provisioning   string
+	datasourceURL  string
+	datasourceName string
+}
+
+func exportCommand(dash *kingpin.CmdClause) command {
+	c := dash.Command("export", "Write the boards and a dashboards provider file (and optionally a datasource file) for Grafana's file provisioning; mount DIR as Grafana's provisioning directory.")
+	a := &exportArgs{grafana: addGrafanaFlags(c)}
+	c.Flag("dir", "Directory to write into (created if missing).").Required().StringVar(&a.dir)
+	c.Flag("board", "Bundled board to export (repeatable; default: grafana.boards, else all).").PlaceHolder("NAME").StringsVar(&a.boards)
+	c.Flag("provisioning-path", "Where Grafana sees DIR; the provider's options.path points below it.").Default("/etc/grafana/provisioning").StringVar(&a.provisioning)
+	c.Flag("datasource-url", "Also write a Prometheus datasource for this URL (uid from grafana.datasource_uid, default prometheus).").PlaceHolder("URL").StringVar(&a.datasourceURL)
+	c.Flag("datasource-name", "Name of the written datasource.").Default("Prometheus").StringVar(&a.datasourceName)
+	return runWith("dashboards export", c, a.run)
+}
+
+func (a *exportArgs) run(_ context.Context, _ *slog.Logger, stdout io.Writer) error {
+	g, err := a.grafana.section()
+	if err != nil {
+		return err
+	}
+	selected, err := dashboards.Select(g, a.boards...)
+	if err != nil {
+		return err
+	}
+	written, err := dashboards.Export(a.dir, selected, dashboards.ExportOptions{
+		Folder: dashboards.FolderFromConfig(g), OrgID: g.OrgID, ProvisioningPath: a.provisioning,
+		DatasourceURL: a.datasourceURL, DatasourceUID: g.DatasourceUID, DatasourceName: a.datasourceName,
+	})
+	for _, file := range written {
+		fmt.Fprintln(stdout, file)
+	}
+	return err
+}
+
+type importArgs struct {
+	grafana *grafanaFlags
+	uid     string
+	out     string
+}
+
+func importCommand(dash *kingpin.CmdClause) command {
+	c := dash.Command("import", "Save a board of Grafana as YAML (or JSON with --out FILE.json), without its instance-specific id and version, ready for `dashboards provision --file`.")
+	a := &importArgs{grafana: addGrafanaFlags(c)}
+	c.Flag("uid", "Uid of the board (see `dashboards list`).").Required().StringVar(&a.uid)
+	c.Flag("out", "File to write; - writes standard output.").Default("-").PlaceHolder("PATH").StringVar(&a.out)
+	return runWith("dashboards import", c, a.run)
+}
+
+func (a *importArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	client, _, err := a.grafana.client(logger)
+	if err != nil {
+		return err
+	}
+	b, err := client.Import(ctx, a.uid)
+	if err != nil {
+		return err
+	}
+	encode := b.YAML
+	if strings.EqualFold(filepath.Ext(a.out), ".json") {
+		encode = b.JSON
+	}
+	data, err := encode()
+	if err != nil {
+		return err
+	}
+	if a.out == "-" || a.out == "" { // kingpin hands over a lone "-" as ""
+		_, err = stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(a.out, data, 0o644)
+}
+
+type listArgs struct {
+	grafana *grafanaFlags
+	tags    []string
+	folders []string
+	query   string
+}
+
+func listCommand(dash *kingpin.CmdClause) command {
+	c := dash.Command("list", "List the boards of Grafana, by tag, folder or title.")
+	a := &listArgs{grafana: addGrafanaFlags(c)}
+	c.Flag("tag", "Only boards with this tag (repeatable: all must match), e.g. "+dashboards.Tag+".").StringsVar(&a.tags)
+	c.Flag("folder-uid", "Only boards in this folder (repeatable: any matches).").PlaceHolder("UID").StringsVar(&a.folders)
+	c.Flag("query", "Only boards whose title contains this.").StringVar(&a.query)
+	return runWith("dashboards list", c, a.run)
+}
+
+func (a *listArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	client, _, err := a.grafana.client(logger)
+	if err != nil {
+		return err
+	}
+	hits, err := client.List(ctx, dashboards.ListOptions{Tags: a.tags, FolderUIDs: a.folders, Query: a.query})
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "UID\tTITLE\tFOLDER\tTAGS\tURL")
+	for _, h := range hits {
+		folder := h.FolderTitle
+		if h.FolderUID == "" {
+			folder = "General"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", h.UID, h.Title, folder, strings.Join(h.Tags, ","), h.URL)
+	}
+	return w.Flush()
+}
+
+// errProblems makes check grafana exit 1 after printing its findings.
+var errProblems = errors.New("Grafana is not ready for provisioning (see the problems above)")
+
+type checkGrafanaArgs struct{ grafana *grafanaFlags }
+
+func checkGrafanaCommand(check *kingpin.CmdClause) command {
+	c := check.Command("grafana", "Check the connection to Grafana: health, credentials, permission to write into the folder, the datasource. One line per finding; exit 1 on a problem.")
+	a := &checkGrafanaArgs{grafana: addGrafanaFlags(c)}
+	return runWith("check grafana", c, a.run)
+}
+
+func (a *checkGrafanaArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	client, g, err := a.grafana.client(logger)
+	if err != nil {
+		return err
+	}
+	problems := false
+	for _, finding := range client.Check(ctx, dashboards.FolderFromConfig(g), g.DatasourceUID) {
+		fmt.Fprintln(stdout, finding)
+		problems = problems || finding.Problem
+	}
+	if problems {
+		return errProblems
+	}
+	return nil
+}
