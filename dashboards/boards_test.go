@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/environment"
 )
 
 // exporterMetrics are the series perf-exporter exposes: DESIGN.md §4 plus
@@ -132,6 +133,12 @@ func lintQueries(boards []Board) (problems []string, used map[string]bool, total
 	known := append(slices.Clone(exporterMetrics), prometheusMetrics...)
 	p := parser.NewParser(parser.Options{})
 	used = map[string]bool{}
+	var envNames []string
+	for _, set := range environment.BuiltinSets() {
+		for _, q := range set.Queries {
+			envNames = append(envNames, q.Name)
+		}
+	}
 	for _, b := range boards {
 		qs := boardQueries(b)
 		if len(qs) == 0 {
@@ -152,6 +159,11 @@ func lintQueries(boards []Board) (problems []string, used map[string]bool, total
 				problems = append(problems, fmt.Sprintf("%s: does not parse: %v", q.where, err))
 				continue
 			}
+			for _, n := range environmentNames(expr) {
+				if !slices.Contains(envNames, n) {
+					problems = append(problems, fmt.Sprintf("%s: no built-in environment set has a query named %s", q.where, n))
+				}
+			}
 			names := metricNames(expr)
 			if len(names) == 0 {
 				problems = append(problems, q.where+": selects no metric by name")
@@ -165,6 +177,25 @@ func lintQueries(boards []Board) (problems []string, used map[string]bool, total
 		}
 	}
 	return problems, used, total
+}
+
+// environmentNames returns the query names an expression selects from
+// perf_environment_value{name="..."}.
+func environmentNames(expr parser.Expr) []string {
+	var names []string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok || vs.Name != "perf_environment_value" {
+			return nil
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name == "name" && m.Type == labels.MatchEqual {
+				names = append(names, m.Value)
+			}
+		}
+		return nil
+	})
+	return names
 }
 
 // TestBoardQueries is the board lint, so no panel is empty by a typo.
@@ -195,6 +226,7 @@ func TestLintCatchesMistakes(t *testing.T) {
 	bad := Board{Name: "bad", Model: map[string]any{"panels": []any{
 		map[string]any{"title": "typo", "targets": []any{map[string]any{"refId": "A", "expr": `perf_run_latency_secnods{profile=~"$profile"}`}}},
 		map[string]any{"title": "syntax", "targets": []any{map[string]any{"refId": "A", "expr": `sum by (profile (perf_run_success)`}}},
+		map[string]any{"title": "environment", "targets": []any{map[string]any{"refId": "A", "expr": `perf_environment_value{name="cpu_utilization_ratio"}`}}},
 		map[string]any{"title": "variable", "targets": []any{map[string]any{"refId": "A", "expr": `perf_run_success{profile="$profle"}`}}},
 		map[string]any{"type": "row", "title": "row", "panels": []any{
 			map[string]any{"title": "nested", "targets": []any{map[string]any{"refId": "B", "expr": `rate(perf_requests_total[$__rate_interval])`}}},
@@ -204,6 +236,7 @@ func TestLintCatchesMistakes(t *testing.T) {
 	want := []string{
 		`bad: panel "typo" target A: metric perf_run_latency_secnods is not exposed`,
 		`bad: panel "syntax" target A: does not parse`,
+		`bad: panel "environment" target A: no built-in environment set has a query named cpu_utilization_ratio`,
 		`bad: panel "variable" target A: unknown template variables [$profle]`,
 		`bad: panel "nested" target B: metric perf_requests_total is not exposed`,
 	}
