@@ -119,7 +119,7 @@ func TestExpandProfileVariablesOverDefaults(t *testing.T) {
 
 func TestRateInterval(t *testing.T) {
 	for _, tc := range []struct{ scrape, window, want time.Duration }{
-		{30 * time.Second, 10 * time.Minute, 2 * time.Minute}, // four scrapes
+		{30 * time.Second, 10 * time.Minute, 2 * time.Minute},  // four scrapes
 		{30 * time.Second, 45 * time.Second, 45 * time.Second}, // never longer than the window
 		{time.Second, 6*time.Second + 1234567*time.Nanosecond, 4 * time.Second},
 		{time.Second, 3*time.Second + 1234567*time.Nanosecond, 3*time.Second + time.Millisecond}, // whole milliseconds

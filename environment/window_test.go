@@ -1,0 +1,151 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+// TestEvaluateRunWindow runs the whole path against real servers: Debian's
+// prometheus scrapes Debian's node exporter and a fake meshed cluster every
+// second; a "run" makes the cluster busy (and burns some CPU) for a few
+// seconds; Evaluate then reads every built-in set over exactly that window.
+func TestEvaluateRunWindow(t *testing.T) {
+	node := testutil.StartNodeExporter(t, "--collector.disable-defaults",
+		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.netdev")
+	cluster := newFakeCluster()
+	fake := httptest.NewServer(cluster)
+	t.Cleanup(fake.Close)
+	prom := testutil.StartPrometheus(t, testutil.PrometheusOptions{ScrapeConfigs: fmt.Sprintf(`
+- job_name: node
+  static_configs: [{targets: [%q]}]
+- job_name: kubernetes-cadvisor-and-meshes
+  static_configs: [{targets: [%q]}]
+`, node, strings.TrimPrefix(fake.URL, "http://"))})
+
+	cfg := parseConfig(t, fmt.Sprintf(`
+prometheus:
+  - {name: cluster, url: %q, scrape_interval: 1s}
+profiles:
+  - name: checkout
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {duration: 6s}
+    environment: [nodes, kubernetes, istio, linkerd]
+    environment_vars: {namespace: shop, workload: checkout}
+`, prom))
+	logger, logs := newLogger()
+	env := New(cfg, logger, Options{})
+
+	// Idle samples before the run: a window that reached back would
+	// average them in.
+	waitForQuery(t, prom, `count(up == 1)`, 2)
+	waitForQuery(t, prom, `count_over_time(container_cpu_usage_seconds_total{container="istio-proxy"}[1m])`, 3)
+
+	cluster.setBusy(true)
+	start := time.Now()
+	burnCPU(6 * time.Second)
+	end := time.Now()
+	cluster.setBusy(false)
+
+	values := env.Evaluate(context.Background(), cfg.Profiles[0], start, end)
+	logValues(t, start, end, values)
+
+	got := map[string]loadgen.EnvironmentValue{}
+	for _, v := range values {
+		got[v.Set+"/"+v.Name] = v
+		if v.Error != "" {
+			t.Errorf("%s/%s: %s", v.Set, v.Name, v.Error)
+		}
+		if v.Prometheus != "cluster" || v.Query == "" || strings.Contains(v.Query, "${") {
+			t.Errorf("%s/%s: source %q, query %q: want the source and the query as run", v.Set, v.Name, v.Prometheus, v.Query)
+		}
+		if v.Max < v.Avg {
+			t.Errorf("%s/%s: max %g below avg %g", v.Set, v.Name, v.Max, v.Avg)
+		}
+	}
+	if len(values) != 5+2+6+6 {
+		t.Errorf("got %d values, want 19 (every query of the four sets)", len(values))
+	}
+
+	// The real node: busy but not beyond full.
+	if v := got["nodes/cpu_utilisation_ratio"]; !(v.Avg > 0 && v.Max <= 1) {
+		t.Errorf("cpu_utilisation_ratio avg %g max %g, want in (0, 1]", v.Avg, v.Max)
+	}
+	if v := got["nodes/memory_utilisation_ratio"]; !(v.Avg > 0 && v.Avg < 1) {
+		t.Errorf("memory_utilisation_ratio avg %g, want in (0, 1)", v.Avg)
+	}
+
+	// Rates of the fake cluster: its busy rates, from inside the window
+	// only (the idle rates are at most a tenth of them). Scrapes are timed
+	// by a loaded machine, hence the tolerance.
+	near := func(name string, want float64) {
+		t.Helper()
+		if v := got[name].Avg; math.Abs(v-want) > 0.15*want {
+			t.Errorf("%s avg = %g, want %g ±15%%", name, v, want)
+		}
+	}
+	near("istio/dataplane_cpu_cores", fakeIstioProxyCores)
+	near("linkerd/dataplane_cpu_cores", fakeLinkerdProxyCores)
+	near("kubernetes/target_cpu_cores", 2*fakeAppCores) // not the sidecars, POD or the pod's cgroup
+	near("istio/controlplane_cpu_cores", fakeIstiodCores)
+	near("linkerd/controlplane_cpu_cores", fakeLinkerdCPCores)
+	near("istio/mesh_request_rate", fakeIstioRPS) // not reporter="source"
+	near("linkerd/mesh_request_rate", fakeLinkerdRPS)
+	// Quantiles of bucket rates that grow together do not depend on the
+	// scrape timing.
+	exact := func(name string, want, got float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s = %g, want %g", name, got, want)
+		}
+	}
+	exact("istio/mesh_p99_latency_seconds avg", fakeIstioP99, got["istio/mesh_p99_latency_seconds"].Avg)
+	exact("linkerd/mesh_p99_latency_seconds avg", fakeLinkerdP99, got["linkerd/mesh_p99_latency_seconds"].Avg)
+	// A gauge that holds its busy value for the whole run averages to
+	// exactly that value only if no point of the window saw the idle
+	// value before the run.
+	exact("istio/dataplane_memory_bytes avg", fakeIstioProxyBytes, got["istio/dataplane_memory_bytes"].Avg)
+	// A gauge that grows during the run peaks above its average.
+	if v := got["istio/controlplane_memory_bytes"]; !(v.Max > v.Avg && v.Avg > fakeIstiodBytes) {
+		t.Errorf("istiod memory avg %g max %g, want max > avg > %d", v.Avg, v.Max, fakeIstiodBytes)
+	}
+
+	if up := upValues(t, env); up["cluster"] != 1 {
+		t.Errorf("perf_prometheus_up = %v, want cluster 1", up)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("a clean evaluation logged problems:\n%s", logs)
+	}
+}
+
+// burnCPU is the stand-in for the load test: it keeps one core busy.
+func burnCPU(d time.Duration) {
+	deadline := time.Now().Add(d)
+	x := 0
+	for time.Now().Before(deadline) {
+		for i := 0; i < 1e5; i++ {
+			x += i
+		}
+		runtime.Gosched()
+	}
+	_ = x
+}
+
+func logValues(t *testing.T, start, end time.Time, values []loadgen.EnvironmentValue) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "window %s .. %s (%.1fs)\n", start.Format("15:04:05.000"), end.Format("15:04:05.000"), end.Sub(start).Seconds())
+	for _, v := range values {
+		fmt.Fprintf(&b, "  %-11s %-34s avg %-14.6g max %-14.6g %s\n", v.Set, v.Name, v.Avg, v.Max, v.Error)
+	}
+	t.Log(b.String())
+}
