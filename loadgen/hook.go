@@ -5,36 +5,31 @@ import (
 	"time"
 
 	"fortio.org/fortio/periodic"
-	"fortio.org/fortio/stats"
 )
 
 // requestHook is fortio's per-request AccessLogger. It forwards every
-// request to the Observer as it completes and, for rate-limited runs,
-// measures coordinated omission: how late each request left compared with
-// the time fortio's schedule intended, and the latency counted from that
-// intended time (as wrk2 does).
-//
-// Fortio calls Report from the connection's own goroutine, so per-thread
-// state needs no lock: each thread only touches its own slot.
+// request to the Observer as it completes, records latencies exactly (see
+// latencyHistogram) and, for rate-limited runs, measures coordinated
+// omission: how late each request left compared with the time fortio's
+// schedule intended, and the latency counted from that intended time (as
+// wrk2 does).
 type requestHook struct {
 	obs     Observer
-	threads []threadClock
-	// interval is the time between two intended sends of one connection, and
-	// stretch fortio's correction that spreads the last call to the end of
-	// the duration: intended(i) = start + (i + i/(n-1)) * interval.
+	latency *latencyHistogram
+	// Rate-limited runs only. starts[i] is connection i's first send; only
+	// that connection's goroutine writes it.
+	starts    []time.Time
+	lateness  *latencyHistogram
+	corrected *latencyHistogram
+	// interval is the time between two intended sends of one connection,
+	// and stretch fortio's correction that spreads the last call to the end
+	// of the duration: intended(i) = start + (i + i/(n-1)) * interval.
 	interval float64
 	stretch  float64
 }
 
-type threadClock struct {
-	start     time.Time
-	lateness  *stats.Histogram
-	corrected *stats.Histogram
-	_         [32]byte // keep neighbouring threads off one cache line
-}
-
 func newRequestHook(obs Observer, qps float64, connections int, d time.Duration) *requestHook {
-	h := &requestHook{obs: obs}
+	h := &requestHook{obs: obs, latency: newLatencyHistogram()}
 	if qps <= 0 || connections < 1 {
 		return h // no schedule, so no intended send times
 	}
@@ -50,11 +45,9 @@ func newRequestHook(obs Observer, qps float64, connections int, d time.Duration)
 	if perThread > 1 {
 		h.stretch = 1 / float64(perThread-1)
 	}
-	h.threads = make([]threadClock, connections)
-	for i := range h.threads {
-		h.threads[i].lateness = stats.NewHistogram(0, resolution)
-		h.threads[i].corrected = stats.NewHistogram(0, resolution)
-	}
+	h.starts = make([]time.Time, connections)
+	h.lateness = newLatencyHistogram()
+	h.corrected = newLatencyHistogram()
 	return h
 }
 
@@ -65,42 +58,36 @@ func (h *requestHook) Start(ctx context.Context, _ periodic.ThreadID, _ int64, _
 
 // Report implements periodic.AccessLogger.
 func (h *requestHook) Report(_ context.Context, thread periodic.ThreadID, iter int64, start time.Time, latency float64, ok bool, details string) {
+	d := time.Duration(latency * float64(time.Second))
+	h.latency.Record(d)
 	if h.obs != nil {
-		h.obs.ObserveRequest(time.Duration(latency*float64(time.Second)), codeFromDetails(details, ok))
+		h.obs.ObserveRequest(d, codeFromDetails(details, ok))
 	}
-	if h.threads == nil || int(thread) >= len(h.threads) {
+	if h.starts == nil || int(thread) >= len(h.starts) {
 		return
 	}
-	tc := &h.threads[thread]
 	if iter == 0 {
-		tc.start = start
+		h.starts[thread] = start
 	}
-	intended := float64(iter) * (1 + h.stretch) * h.interval
-	late := start.Sub(tc.start).Seconds() - intended
-	if late < 0 {
-		late = 0
-	}
-	tc.lateness.Record(late)
-	tc.corrected.Record(latency + late)
+	intended := time.Duration(float64(iter) * (1 + h.stretch) * h.interval * float64(time.Second))
+	late := max(start.Sub(h.starts[thread])-intended, 0)
+	h.lateness.Record(late)
+	h.corrected.Record(d + late)
 }
 
 // Info implements periodic.AccessLogger.
 func (h *requestHook) Info() string { return "perf-exporter metrics" }
 
-// finish puts what the hook measured into the result.
+// finish puts what the hook measured into the result: exact percentiles in
+// place of fortio's interpolated ones, and the coordinated-omission view.
 func (h *requestHook) finish(r *Result, percentiles []float64) {
-	if h == nil || h.threads == nil {
+	if r.Latency != nil && h.latency.n.Load() > 0 {
+		exact := h.latency.Summary(percentiles)
+		r.Latency.Percentiles = exact.Percentiles
+	}
+	if h.starts == nil {
 		return
 	}
-	lateness := stats.NewHistogram(0, resolution)
-	corrected := stats.NewHistogram(0, resolution)
-	for i := range h.threads {
-		lateness.Transfer(h.threads[i].lateness)
-		corrected.Transfer(h.threads[i].corrected)
-	}
-	if lateness.Count == 0 {
-		return
-	}
-	r.SendLateness = lateness.Export().CalcPercentiles(percentiles)
-	r.Corrected = corrected.Export().CalcPercentiles(percentiles)
+	r.SendLateness = h.lateness.Summary(percentiles)
+	r.Corrected = h.corrected.Summary(percentiles)
 }
