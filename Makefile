@@ -1,0 +1,53 @@
+# perf-exporter — see README.md. `make run` starts the demo, `make test` is what CI runs.
+
+GO        ?= go
+BIN       ?= perf-exporter
+PKG       := github.com/perf-exporter/perf-exporter
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+             -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
+RUN_ARGS  ?=
+
+.PHONY: all build run test test-race lint bench fuzz clean
+
+all: lint build
+
+## build: the perf-exporter binary, with version information
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/perf-exporter
+
+## run: the demo (built-in target and a demo profile) on :9479; RUN_ARGS="--config.file=my.yaml" for yours
+run: build
+	./$(BIN) $(RUN_ARGS)
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: lint, then every test (tests needing prometheus, promtool, wrk, helm or chromium
+## skip when a tool is missing, and fail instead when PERF_EXPORTER_REQUIRE_TOOLS=1, as in CI)
+test: lint
+	$(GO) test -count=1 -timeout 30m ./...
+
+## test-race: the concurrent packages under the race detector
+test-race:
+	$(GO) test -count=1 -race ./loadgen/... ./scheduler/... ./collector/... ./store/... ./web/...
+
+## bench: Go micro-benchmarks of the hot paths
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/...
+
+## fuzz: each parser fuzzer for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWrk$$' -fuzztime $(FUZZTIME) ./loadgen/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNighthawk$$' -fuzztime $(FUZZTIME) ./loadgen/
+
+clean:
+	rm -f $(BIN)
+
+include deploy/helm/chart.mk
