@@ -65,12 +65,12 @@ func (e *Environment) checkSource(ctx context.Context, s *source) CheckResult {
 	}
 	info, err := api.Buildinfo(ctx)
 	if err != nil {
-		return fail(classify(err, rec.lastStatus()), "reading the build info: "+s.redact(err.Error()))
+		return fail(classify(err, rec.lastStatus()), "reading the build info: "+s.describe(err, rec.lastStatus()))
 	}
 	res.Version = info.Version
 	val, _, _, err := api.Query(ctx, "vector(1)", time.Now())
 	if err != nil {
-		return fail(classify(err, rec.lastStatus()), "running the query vector(1): "+s.redact(err.Error()))
+		return fail(classify(err, rec.lastStatus()), "running the query vector(1): "+s.describe(err, rec.lastStatus()))
 	}
 	if vec, ok := val.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 1 {
 		return fail(ReasonQuery, fmt.Sprintf("the query vector(1) returned %s, not 1", val))

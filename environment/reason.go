@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -113,5 +114,27 @@ func isTLS(err error) bool {
 		errors.As(err, &invalidErr) || errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
 		// crypto/tls reports an alert from the peer ("remote error: tls:
 		// bad certificate") only as text.
-		strings.Contains(err.Error(), "tls: ") || strings.Contains(err.Error(), "x509: ")
+		strings.Contains(err.Error(), "tls: ") || strings.Contains(err.Error(), "x509: ") ||
+		// net/http's words for a TLS client that met a plain HTTP server.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+}
+
+// describe words a failure for operators: the status and what usually fixes
+// it when the server answered with an HTTP error, else the error itself,
+// redacted.
+func (s *source) describe(err error, status int) string {
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) && (apiErr.Type == v1.ErrClient || apiErr.Type == v1.ErrServer) && status >= 400 {
+		msg := fmt.Sprintf("%s answered HTTP %d %s", s.publicURL, status, http.StatusText(status))
+		switch status {
+		case http.StatusUnauthorized:
+			msg += ": check the source's basic_auth, authorization or oauth2 credentials"
+		case http.StatusForbidden:
+			msg += ": the credentials are accepted but not allowed to query"
+		case http.StatusNotFound:
+			msg += ": is url the base of the Prometheus API, with any path prefix (e.g. /prometheus)?"
+		}
+		return msg
+	}
+	return s.redact(err.Error())
 }

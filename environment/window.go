@@ -206,7 +206,7 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 	val, _, _, err := api.QueryRange(ctx, query, r)
 	if err != nil {
 		reason := classify(err, rec.lastStatus())
-		return 0, 0, reason, fmt.Errorf("%s: %s", reason, src.redact(err.Error()))
+		return 0, 0, reason, fmt.Errorf("%s: %s", reason, src.describe(err, rec.lastStatus()))
 	}
 	matrix, ok := val.(model.Matrix)
 	if !ok {
