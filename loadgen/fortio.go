@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -166,8 +165,4 @@ func codeFromDetails(details string, ok bool) string {
 		return CodeError
 	}
 	return details
-}
-
-func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs Observer) (*Result, error) {
-	return nil, errors.New("grpc: not implemented yet")
 }

@@ -1,0 +1,172 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"fortio.org/fortio/periodic"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/perf-exporter/perf-exporter/config"
+)
+
+// runGRPC sends the standard gRPC health check through fortio's periodic
+// runner, on connections this engine owns: fortio's own gRPC runner never
+// closes its connections, which a daemon running thousands of runs cannot
+// afford. Codes are gRPC code names ("OK", "Unavailable", ...); a health
+// answer other than SERVING counts under its status name.
+func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs Observer) (*Result, error) {
+	dial, err := grpcDialer(p.Target)
+	if err != nil {
+		return nil, err
+	}
+	if w := p.Load.Warmup.D(); w > 0 {
+		if _, _, err := f.grpcPhase(ctx, p, w, nil, dial); err != nil {
+			return nil, fmt.Errorf("warmup: %w", err)
+		}
+	}
+	rr, codes, err := f.grpcPhase(ctx, p, p.Load.Duration.D(), obs, dial)
+	if err != nil {
+		return nil, err
+	}
+	r := resultFromRunner(p, &rr.res, ctx.Err() != nil)
+	r.Codes = codes
+	rr.hook.finish(r, p.Load.Percentiles)
+	return r, nil
+}
+
+type grpcRun struct {
+	res  periodic.RunnerResults
+	hook *requestHook
+}
+
+func (f *Fortio) grpcPhase(ctx context.Context, p config.Profile, d time.Duration, obs Observer, dial func() (*grpc.ClientConn, error)) (*grpcRun, map[string]int64, error) {
+	hook := newRequestHook(obs, p.Load.QPS, p.Load.Connections, d)
+	o := runnerOptions(p, d, hook)
+	o.RunType = "GRPC Health"
+	// The runner takes the options' runners away from them (fortio's
+	// ReleaseRunners): ours go into the runner's own copy, as fhttp does.
+	runner := periodic.NewPeriodicRunner(&o)
+	checkers := make([]*healthChecker, len(runner.Options().Runners))
+	var outgoing metadata.MD
+	if len(p.Target.Headers) > 0 {
+		outgoing = metadata.New(p.Target.Headers)
+	}
+	for i := range checkers {
+		conn, err := dial()
+		if err != nil {
+			closeCheckers(checkers)
+			return nil, nil, fmt.Errorf("grpc: connecting to %s: %w", config.PublicURL(p.Target.URL), err)
+		}
+		checkers[i] = &healthChecker{conn: conn, client: healthpb.NewHealthClient(conn),
+			timeout: p.Target.Timeout.D(), md: outgoing, codes: map[string]int64{}}
+		runner.Options().Runners[i] = checkers[i]
+	}
+	defer closeCheckers(checkers)
+	stop := abortOnDone(ctx, runner.Options().Stop)
+	res := runner.Run()
+	stop()
+	runner.Options().Abort()
+	codes := map[string]int64{}
+	for _, c := range checkers {
+		for code, n := range c.codes {
+			codes[code] += n
+		}
+	}
+	return &grpcRun{res: res, hook: hook}, codes, nil
+}
+
+func closeCheckers(cs []*healthChecker) {
+	for _, c := range cs {
+		if c != nil {
+			_ = c.conn.Close()
+		}
+	}
+}
+
+// healthChecker is one connection's runnable. codes is only touched by the
+// goroutine fortio runs it on.
+type healthChecker struct {
+	conn    *grpc.ClientConn
+	client  healthpb.HealthClient
+	timeout time.Duration
+	md      metadata.MD
+	codes   map[string]int64
+}
+
+// Run implements periodic.Runnable.
+func (h *healthChecker) Run(ctx context.Context, _ periodic.ThreadID) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	if h.md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, h.md)
+	}
+	resp, err := h.client.Check(ctx, &healthpb.HealthCheckRequest{})
+	code := "OK"
+	switch {
+	case err != nil:
+		code = status.Code(err).String()
+	case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+		code = resp.GetStatus().String()
+	}
+	h.codes[code]++
+	return code == "OK", code
+}
+
+// grpcDialer builds the connection factory of a gRPC target: plaintext for
+// http:// URLs, TLS for https:// ones.
+func grpcDialer(t config.Target) (func() (*grpc.ClientConn, error), error) {
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return nil, fmt.Errorf("grpc target %q: %w", config.PublicURL(t.URL), err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += map[string]string{"https": ":443", "http": ":80"}[u.Scheme]
+	}
+	creds := insecure.NewCredentials()
+	if u.Scheme == "https" {
+		cfg, err := tlsConfig(t.TLS, u.Hostname())
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	return func() (*grpc.ClientConn, error) {
+		return grpc.NewClient(host, grpc.WithTransportCredentials(creds))
+	}, nil
+}
+
+func tlsConfig(o config.TLS, serverName string) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: serverName, InsecureSkipVerify: o.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for it
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("target.tls.ca_file: no PEM certificate in " + o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
