@@ -89,6 +89,7 @@ var (
 	descSLOLatency      = gaugeDesc("perf_profile_slo_latency_seconds", "Configured latency objective per percentile.", "percentile")
 	descSLOErrorRatio   = gaugeDesc("perf_profile_slo_error_ratio", "Configured error ratio objective.")
 	descProfileInterval = gaugeDesc("perf_profile_schedule_interval_seconds", "Nominal time between two scheduled runs of the profile.")
+	descMaxSuccessAge   = gaugeDesc("perf_profile_max_success_age_seconds", "Configured age after which no successful run alerts (max_success_age).")
 )
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -102,7 +103,7 @@ func (c *Runs) Describe(ch chan<- *prometheus.Desc) {
 	c.runs.Describe(ch)
 	for _, d := range []*prometheus.Desc{descLatency, descAchieved, descRequested, descErrorRatio, descDuration,
 		descConnections, descSuccess, descLastTimestamp, descLastSuccess, descSendLateness, descSchedLateness,
-		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval} {
+		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval, descMaxSuccessAge} {
 		ch <- d
 	}
 }
@@ -144,6 +145,9 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 		}
 		if p.SLO.ErrorRatio != nil {
 			ms = append(ms, gauge(descSLOErrorRatio, *p.SLO.ErrorRatio, p.Name))
+		}
+		if age := p.MaxSuccessAge.D(); age > 0 {
+			ms = append(ms, gauge(descMaxSuccessAge, age.Seconds(), p.Name))
 		}
 		if iv, ok := intervals[p.Name]; ok && iv > 0 {
 			ms = append(ms, gauge(descProfileInterval, iv.Seconds(), p.Name))

@@ -135,6 +135,9 @@ type Profile struct {
 	Environment []string `yaml:"environment"`
 	// EnvironmentVars fill the query templates (namespace, workload, node).
 	EnvironmentVars map[string]string `yaml:"environment_vars"`
+	// MaxSuccessAge overrides "three schedule intervals" as the age after
+	// which PerfNoRecentSuccess fires; for irregular cron schedules.
+	MaxSuccessAge Duration `yaml:"max_success_age"`
 }
 
 // Target is what the load is sent to.

@@ -165,6 +165,7 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 	default:
 		v.errorf(append(at, "engine"), "%s: unknown engine %q (fortio, wrk, wrk2 or nighthawk)", ctx, p.Engine)
 	}
+	v.nonNegative(append(at, "max_success_age"), ctx+": max_success_age", p.MaxSuccessAge)
 	v.target(append(at, "target"), ctx, p)
 	v.load(append(at, "load"), ctx, p, &c.Global.Limits)
 	v.slo(append(at, "slo"), ctx, p)
