@@ -28,6 +28,9 @@ func (v *validator) environment(c *Config) {
 	}
 	for i := range c.Profiles {
 		p := &c.Profiles[i]
+		if _, ok := p.EnvironmentVars["rate_interval"]; ok {
+			v.errorf(path("profiles", i, "environment_vars", "rate_interval"), "profile %q: environment_vars.rate_interval cannot be set: it follows from the window and the source's scrape_interval", p.Name)
+		}
 		// Twice the margin longer than the run would leave no window.
 		if m := c.Global.EnvironmentWindow.Margin; len(p.Environment) > 0 && m > 0 && 2*m.D() >= p.Load.Duration.D() {
 			v.errorf(path("profiles", i, "environment"), "profile %q: global.environment_window.margin %s trims both ends of the %s run, leaving no window to query",

@@ -60,6 +60,14 @@ profiles:
     load: {duration: 10s}
     environment: [nodes]
 `, `bad.yaml:10: profile "short": global.environment_window.margin 5s trims both ends of the 10s run, leaving no window to query`},
+		"rate_interval set": {`
+profiles:
+  - name: p
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment_vars:
+      rate_interval: 5m
+`, `bad.yaml:7: profile "p": environment_vars.rate_interval cannot be set: it follows from the window and the source's scrape_interval`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "bad.yaml")

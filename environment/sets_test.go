@@ -129,3 +129,24 @@ func TestRateInterval(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowRange(t *testing.T) {
+	from := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		window, step time.Duration
+		points       int
+	}{
+		{10 * time.Minute, 30 * time.Second, 17},  // (600s - 120s) / 30s + 1
+		{6500 * time.Millisecond, time.Second, 3}, // first at 4.5s: 4.5, 5.5, 6.5
+		{20 * time.Second, 30 * time.Second, 1},   // shorter than a scrape: the end only
+	} {
+		to := from.Add(tc.window)
+		r := windowRange(from, to, tc.step)
+		ri := rateInterval(tc.step, tc.window)
+		n := int(r.End.Sub(r.Start)/r.Step) + 1
+		if !r.End.Equal(to) || r.Step != tc.step || r.Start.Before(from.Add(ri)) || r.End.Sub(r.Start)%r.Step != 0 || n != tc.points {
+			t.Errorf("window %s step %s: range %s..%s step %s (%d points), want %d points ending at the window's end, none before start+%s",
+				tc.window, tc.step, r.Start.Sub(from), r.End.Sub(from), r.Step, n, tc.points, ri)
+		}
+	}
+}

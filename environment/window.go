@@ -159,9 +159,7 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 
 	qctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	step := src.scrapeInterval
-	first := to.Add(-step * (to.Sub(from.Add(rateInterval(step, to.Sub(from)))) / step))
-	r := v1.Range{Start: first, End: to, Step: step}
+	r := windowRange(from, to, src.scrapeInterval)
 
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, queriesPerSource)
@@ -193,6 +191,15 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 		}
 	}
 	e.record(src.name, "", "")
+}
+
+// windowRange places the points of a window's range query: one per scrape
+// interval, the last at the window's end, the first no earlier than
+// rate_interval after its start, so no point's rate range reaches before
+// the window.
+func windowRange(from, to time.Time, step time.Duration) v1.Range {
+	span := to.Sub(from) - rateInterval(step, to.Sub(from))
+	return v1.Range{Start: to.Add(-step * (span / step)), End: to, Step: step}
 }
 
 // queryWindow runs one range query and reduces its single series to the

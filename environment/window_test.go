@@ -149,3 +149,74 @@ func logValues(t *testing.T, start, end time.Time, values []loadgen.EnvironmentV
 	}
 	t.Log(b.String())
 }
+
+// TestEvaluateUserSets: user sets pick their source, fill profile
+// variables, and each kind of broken query gets its own error without
+// marking a server that answered as down or being logged on every run.
+func TestEvaluateUserSets(t *testing.T) {
+	prom := testutil.StartPrometheus(t, testutil.PrometheusOptions{})
+	closed := testutil.FreeAddr(t)
+	cfg := parseConfig(t, fmt.Sprintf(`
+global: {environment_window: {margin: 1s}}
+prometheus:
+  - {name: first, url: "http://%s", scrape_interval: 1s}
+  - {name: second, url: %q, scrape_interval: 1s}
+environment_sets:
+  custom:
+    - {name: constant, query: 'vector(2)', prometheus: second}
+    - {name: team_var, query: 'count(label_replace(vector(1), "team", "${team}", "", ""))', prometheus: second}
+    - {name: two_series, query: 'label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "y", "", "")', prometheus: second}
+    - {name: bad_promql, query: 'sum(rate(x[5m])', prometheus: second}
+    - {name: no_data, query: 'sum(no_such_metric_anywhere)', prometheus: second}
+    - {name: unset_var, query: 'vector(${nope})', prometheus: second}
+    - {name: default_source, query: 'vector(1)'}
+profiles:
+  - name: checkout
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    environment: [custom]
+    environment_vars: {team: payments}
+`, closed, prom))
+	logger, logs := newLogger()
+	env := New(cfg, logger, Options{})
+	end := time.Now().Add(-time.Second)
+
+	want := map[string]struct{ source, err string }{
+		"constant":       {"second", ""},
+		"team_var":       {"second", ""},
+		"two_series":     {"second", "it must return one"},
+		"bad_promql":     {"second", "query: bad_data"},
+		"no_data":        {"second", "no data in the window"},
+		"unset_var":      {"second", "${nope}"},
+		"default_source": {"first", "refused"},
+	}
+	for run := 0; run < 2; run++ {
+		values := env.Evaluate(context.Background(), cfg.Profiles[0], end.Add(-5*time.Second), end)
+		logValues(t, end.Add(-5*time.Second), end, values)
+		if len(values) != len(want) {
+			t.Fatalf("%d values, want %d", len(values), len(want))
+		}
+		for _, v := range values {
+			w := want[v.Name]
+			if v.Prometheus != w.source || (w.err == "") != (v.Error == "") || !strings.Contains(v.Error, w.err) {
+				t.Errorf("%s: source %q error %q, want source %q error containing %q", v.Name, v.Prometheus, v.Error, w.source, w.err)
+			}
+		}
+		if v := values[0]; v.Avg != 2 || v.Max != 2 {
+			t.Errorf("vector(2): avg %g max %g, want 2 and 2", v.Avg, v.Max)
+		}
+		if q := values[1].Query; !strings.Contains(q, `"payments"`) {
+			t.Errorf("query as run %q does not hold the profile's team", q)
+		}
+	}
+	if up := upValues(t, env); up["first"] != 0 || up["second"] != 1 {
+		t.Errorf("perf_prometheus_up = %v, want first 0 (refused) and second 1 (answered, even with bad queries)", up)
+	}
+	// Two runs: the down source once, each broken query once.
+	if n := strings.Count(logs.String(), "prometheus source failed"); n != 1 {
+		t.Errorf("logged %d source failures, want 1:\n%s", n, logs)
+	}
+	if n := strings.Count(logs.String(), "environment query failed"); n != 4 {
+		t.Errorf("logged %d query failures, want 4 (one per broken query):\n%s", n, logs)
+	}
+}
