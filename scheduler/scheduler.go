@@ -158,7 +158,7 @@ func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
 			intervals[p.Name] = interval(e.schedule, s.opts.Now())
 			continue
 		}
-		sched, err := config.CronParser.Parse(p.Schedule)
+		sched, err := parseSchedule(p.Schedule)
 		if err != nil { // validated already; a mismatch is a bug worth seeing
 			return startNow, fmt.Errorf("profile %q: schedule %q: %w", p.Name, p.Schedule, err)
 		}

@@ -252,3 +252,18 @@ func TestSplitProfile(t *testing.T) {
 		t.Errorf("split 1 changed the load")
 	}
 }
+
+func TestEveryIsAlignedAcrossProcesses(t *testing.T) {
+	s, err := parseSchedule("@every 10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Next(time.Unix(1000, 3e8))
+	b := s.Next(time.Unix(1007, 0))
+	if !a.Equal(time.Unix(1010, 0)) || !b.Equal(a) {
+		t.Errorf("@every 10s after 1000.3 and 1007: %v and %v, want both at 1010", a.Unix(), b.Unix())
+	}
+	if got := interval(s, time.Unix(1000, 0)); got != 10*time.Second {
+		t.Errorf("interval = %s", got)
+	}
+}
