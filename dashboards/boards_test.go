@@ -2,7 +2,6 @@ package dashboards
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -50,64 +49,8 @@ var exporterMetrics = []string{
 // prometheusMetrics are series Prometheus itself makes from our alert rules.
 var prometheusMetrics = []string{"ALERTS"}
 
-// templateValues stand in for Grafana's variables when a query is parsed.
-var templateValues = map[string]string{
-	"profile":         "checkout",
-	"__rate_interval": "1m",
-	"__interval":      "30s",
-	"__range":         "1h",
-}
-
-var templateVar = regexp.MustCompile(`\$\{(\w+)(?::\w+)?\}|\$(\w+)`)
-
-// substituteVars fills Grafana's variables in; unknown ones are reported.
-func substituteVars(expr string) (string, []string) {
-	var unknown []string
-	out := templateVar.ReplaceAllStringFunc(expr, func(m string) string {
-		sub := templateVar.FindStringSubmatch(m)
-		name := sub[1] + sub[2]
-		v, ok := templateValues[name]
-		if !ok {
-			unknown = append(unknown, "$"+name)
-		}
-		return v
-	})
-	return out, unknown
-}
-
-// query is one PromQL expression of a board and where it sits.
-type query struct{ where, expr string }
-
-// queries lists every PromQL expression of a board: panel targets (rows
-// included), annotations, and the metric inside label_values() variables.
-func boardQueries(b Board) []query {
-	var out []query
-	var walk func(panels []any)
-	walk = func(panels []any) {
-		for _, p := range panels {
-			panel, _ := p.(map[string]any)
-			targets, _ := panel["targets"].([]any)
-			for _, tg := range targets {
-				target, _ := tg.(map[string]any)
-				out = append(out, query{fmt.Sprintf("%s: panel %q target %s", b.Name, panel["title"], target["refId"]), stringField(target, "expr")})
-			}
-			if nested, ok := panel["panels"].([]any); ok {
-				walk(nested)
-			}
-		}
-	}
-	panels, _ := b.Model["panels"].([]any)
-	walk(panels)
-	annotations, _ := b.Model["annotations"].(map[string]any)
-	list, _ := annotations["list"].([]any)
-	for _, a := range list {
-		ann, _ := a.(map[string]any)
-		if expr := stringField(ann, "expr"); expr != "" {
-			out = append(out, query{fmt.Sprintf("%s: annotation %q", b.Name, ann["name"]), expr})
-		}
-	}
-	return out
-}
+// lintValues stand in for Grafana's variables when a query is parsed.
+var lintValues = map[string]string{"profile": "checkout", "__rate_interval": "1m", "__interval": "30s", "__range": "1h"}
 
 // metricNames returns the metric names an expression selects.
 func metricNames(expr parser.Expr) []string {
@@ -140,38 +83,38 @@ func lintQueries(boards []Board) (problems []string, used map[string]bool, total
 		}
 	}
 	for _, b := range boards {
-		qs := boardQueries(b)
+		qs := b.Queries()
 		if len(qs) == 0 {
 			problems = append(problems, b.Name+": no queries")
 		}
 		for _, q := range qs {
 			total++
-			if strings.TrimSpace(q.expr) == "" {
-				problems = append(problems, q.where+": empty expr")
+			if strings.TrimSpace(q.Expr) == "" {
+				problems = append(problems, q.Where+": empty expr")
 				continue
 			}
-			filled, unknown := substituteVars(q.expr)
-			if len(unknown) > 0 {
-				problems = append(problems, fmt.Sprintf("%s: unknown template variables %v", q.where, unknown))
+			filled, err := ExpandVariables(q.Expr, lintValues)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", q.Where, err))
 			}
 			expr, err := p.ParseExpr(filled)
 			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: does not parse: %v", q.where, err))
+				problems = append(problems, fmt.Sprintf("%s: does not parse: %v", q.Where, err))
 				continue
 			}
 			for _, n := range environmentNames(expr) {
 				if !slices.Contains(envNames, n) {
-					problems = append(problems, fmt.Sprintf("%s: no built-in environment set has a query named %s", q.where, n))
+					problems = append(problems, fmt.Sprintf("%s: no built-in environment set has a query named %s", q.Where, n))
 				}
 			}
 			names := metricNames(expr)
 			if len(names) == 0 {
-				problems = append(problems, q.where+": selects no metric by name")
+				problems = append(problems, q.Where+": selects no metric by name")
 			}
 			for _, n := range names {
 				used[n] = true
 				if !slices.Contains(known, n) {
-					problems = append(problems, fmt.Sprintf("%s: metric %s is not exposed", q.where, n))
+					problems = append(problems, fmt.Sprintf("%s: metric %s is not exposed", q.Where, n))
 				}
 			}
 		}
@@ -237,7 +180,7 @@ func TestLintCatchesMistakes(t *testing.T) {
 		`bad: panel "typo" target A: metric perf_run_latency_secnods is not exposed`,
 		`bad: panel "syntax" target A: does not parse`,
 		`bad: panel "environment" target A: no built-in environment set has a query named cpu_utilization_ratio`,
-		`bad: panel "variable" target A: unknown template variables [$profle]`,
+		`bad: panel "variable" target A: unknown template variable $profle`,
 		`bad: panel "nested" target B: metric perf_requests_total is not exposed`,
 	}
 	if len(problems) != len(want) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -73,6 +74,12 @@ func (r errorReader) ReadResponse(resp runtime.ClientResponse, consumer runtime.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body(), maxErrorBody))
 		msg, reason := errorMessage(body)
 		return nil, &APIError{Op: r.op, Status: code, Message: msg, Reason: reason}
+	}
+	// A 200 that is not JSON is not Grafana's API: typically a login page of
+	// an SSO proxy, or a URL that points at something else.
+	if mt, _, err := mime.ParseMediaType(resp.GetHeader("Content-Type")); err != nil || mt != runtime.JSONMime {
+		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: fmt.Sprintf(
+			"the answer is %q, not JSON: is the URL Grafana's own address (not a login page or proxy)?", resp.GetHeader("Content-Type"))}
 	}
 	return r.next.ReadResponse(resp, consumer)
 }

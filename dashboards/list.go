@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/grafana/grafana-openapi-client-go/client/search"
@@ -74,10 +75,17 @@ func (c *Client) List(ctx context.Context, o ListOptions) ([]Hit, error) {
 	return out, nil
 }
 
+// maxSearchPages bounds a search, should a server ignore the page
+// parameter and answer every page in full.
+const maxSearchPages = 100
+
 // search fetches every page of one search.
 func (c *Client) search(ctx context.Context, q searchQuery, op string) ([]*models.Hit, error) {
 	var all []*models.Hit
 	for page := int64(1); ; page++ {
+		if page > maxSearchPages {
+			return nil, fmt.Errorf("%s: more than %d results; narrow the search", op, maxSearchPages*searchPage)
+		}
 		limit := int64(searchPage)
 		params := search.NewSearchParamsWithTimeout(noCallDeadline).WithLimit(&limit).WithPage(&page)
 		if q.Query != "" {

@@ -568,3 +568,21 @@ func TestOptionsFromConfig(t *testing.T) {
 		t.Errorf("credentials in the URL: %v", err)
 	}
 }
+
+// notGrafana answers 200 with a login page, like an SSO proxy in front of
+// Grafana.
+type notGrafana struct{}
+
+func (notGrafana) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK",
+		Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, Body: ioNopCloser("<html>Sign in</html>")}, nil
+}
+
+func TestNotGrafana(t *testing.T) {
+	s := editorFake(t, grafanatest.Grafana13)
+	_, err := testClient(t, s, func(o *Options) { o.Transport = notGrafana{} }).Provision(context.Background(), allBoards(t, nil), defaultOpts)
+	want := `reading folder "perf-exporter": Grafana answered 200 OK: the answer is "text/html; charset=utf-8", not JSON: is the URL Grafana's own address (not a login page or proxy)?`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
