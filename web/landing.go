@@ -1,76 +1,111 @@
 package web
 
 import (
+	"bytes"
+	"embed"
+	"fmt"
 	"html/template"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 )
 
-var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncMap{
-	"ms":  formatMillis,
-	"pct": func(ratio float64) float64 { return ratio * 100 },
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>perf-exporter</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; }
-th, td { padding: .35em .8em; border-bottom: 1px solid #ddd; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.success { color: #1a7f37; } .slo_missed { color: #b35900; } .failure, .aborted { color: #cf222e; }
-</style>
-</head>
-<body>
-<h1>perf-exporter</h1>
-<p>Scheduled load tests exported as Prometheus metrics. {{.Version}}</p>
-<p><a href="metrics">Metrics</a> · <a href="api/v1/profiles">Profiles (JSON)</a> · <a href="-/healthy">Health</a></p>
-<h2>Profiles</h2>
-{{if .Profiles}}
-<table>
-<tr><th>Profile</th><th>Target</th><th>Engine</th><th>Schedule</th><th>Last run</th><th>Outcome</th><th>p50</th><th>p99</th><th>req/s</th><th>Errors</th><th>Next run</th></tr>
-{{range .Profiles}}
-<tr>
-<td>{{.Name}}{{if .Running}} <em>(running)</em>{{end}}</td>
-<td>{{.Method}} {{.Target}}</td>
-<td>{{.Engine}}/{{.Protocol}}</td>
-<td>{{.Schedule}}</td>
-{{with .LastRun}}
-<td>{{.Start.Format "2006-01-02 15:04:05 MST"}}</td>
-<td class="{{.Outcome}}">{{.Outcome}}{{if .Error}}: {{.Error}}{{end}}</td>
-<td class="num">{{ms (index .Latency "50")}}</td>
-<td class="num">{{ms (index .Latency "99")}}</td>
-<td class="num">{{printf "%.1f" .AchievedRPS}}</td>
-<td class="num">{{printf "%.2f%%" (pct .ErrorRatio)}}</td>
-{{else}}
-<td colspan="6">not run yet</td>
-{{end}}
-<td>{{with .NextRun}}{{.Format "15:04:05 MST"}}{{end}}</td>
-</tr>
-{{end}}
-</table>
-{{else}}
-<p>No profiles are configured.</p>
-{{end}}
-</body>
-</html>
-`))
+// The pages are rendered on the server; their charts are inline SVG. They
+// load nothing else, so they work offline, and the Content-Security-Policy
+// makes sure of it: a stray external resource would be refused (and
+// reported on the browser console) rather than fetched.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
+	"ms":      formatLatency,
+	"latency": latencyOf,
+	"percent": formatPercent,
+	"rps":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"seconds": func(s float64) string { return strconv.FormatFloat(s, 'f', 1, 64) + " s" },
+	"number":  func(v float64) string { return strconv.FormatFloat(roundSignificant(v, 4), 'f', -1, 64) },
+	"when":    formatTime,
+	"runURL":  url.PathEscape,
+	"objective": func(objective string, v float64) string {
+		if strings.HasPrefix(objective, "latency") {
+			return formatLatency(v)
+		}
+		return formatPercent(v)
+	},
+	"add": func(a, b float64) float64 { return a + b },
+	"sub": func(a, b float64) float64 { return a - b },
+	// markerOffset staggers the labels of neighbouring percentile markers.
+	"markerOffset": func(i int) float64 { return float64(4 + 11*(i%2)) },
+}).ParseFS(templateFiles, "templates/*.html"))
 
 func landingPage(o Options) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := struct {
 			Version  string
 			Profiles []ProfileView
-		}{o.Version, profileViews(o.Profiles.Statuses())}
-		if err := landingTemplate.Execute(w, data); err != nil {
-			o.Logger.Error("landing page", "err", err)
+			History  []profileHistory
+		}{Version: o.Version, Profiles: profileViews(o.Profiles.Statuses())}
+		if o.History != nil {
+			data.History = profileHistories(r.Context(), o.History, data.Profiles, o.baselineRuns())
 		}
+		renderPage(w, o, http.StatusOK, "landing.html", data)
 	})
 }
 
-// formatMillis shows a latency in milliseconds with three significant digits.
-func formatMillis(seconds float64) string {
-	return strconv.FormatFloat(seconds*1000, 'g', 3, 64) + " ms"
+// renderPage renders a whole page before writing it, so a template error
+// is a clean 500 rather than half a page.
+func renderPage(w http.ResponseWriter, o Options, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		o.Logger.Error("rendering a page", "page", name, "err", err)
+		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// formatLatency shows seconds as milliseconds (seconds from 1 s on) with
+// three significant digits: "0.412 ms", "25.3 ms", "1.25 s".
+func formatLatency(seconds float64) string {
+	if seconds >= 1 {
+		return strconv.FormatFloat(roundSignificant(seconds, 3), 'f', -1, 64) + " s"
+	}
+	return strconv.FormatFloat(roundSignificant(seconds*1000, 3), 'f', -1, 64) + " ms"
+}
+
+// latencyOf formats a percentile of a run, "–" when it was not measured.
+func latencyOf(latency map[string]float64, label string) string {
+	v, ok := latency[label]
+	if !ok {
+		return "–"
+	}
+	return formatLatency(v)
+}
+
+// formatPercent shows a ratio as a percentage: "0.25 %".
+func formatPercent(ratio float64) string {
+	return fmt.Sprintf("%.2f %%", ratio*100)
+}
+
+// roundSignificant rounds v to n significant digits.
+func roundSignificant(v float64, n int) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	// Dividing by a power of ten, or multiplying by one, is exact where
+	// the other way round (x / 0.01) is not.
+	e := float64(n) - math.Ceil(math.Log10(math.Abs(v)))
+	if e >= 0 {
+		scale := math.Pow(10, e)
+		return math.Round(v*scale) / scale
+	}
+	scale := math.Pow(10, -e)
+	return math.Round(v/scale) * scale
 }

@@ -37,6 +37,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown on the landing page.
 	Version string
+	// History is the run history (the store): with it the landing page
+	// charts each profile's recent runs and GET /runs/{id} shows a run.
+	// Nil shows each profile's last run only.
+	History History
+	// BaselineRuns is global.baseline_runs, how many successful runs the
+	// charts' baselines are the median of; 0 = config.DefaultBaselineRuns.
+	BaselineRuns int
 }
 
 // New returns the handler of every endpoint.
@@ -82,6 +89,9 @@ func New(o Options) http.Handler {
 	})
 	for pattern, h := range o.Extra {
 		mux.Handle(pattern, h)
+	}
+	if o.History != nil {
+		mux.Handle("GET /runs/{id}", runPageHandler(o))
 	}
 	mux.Handle("GET /{$}", landingPage(o))
 	return mux

@@ -1,0 +1,308 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"fortio.org/fortio/stats"
+)
+
+// The charts are inline SVG laid out here, so the templates only place
+// shapes and the pages need no script and nothing from the network.
+
+// plot is a chart's drawing area inside its SVG viewBox.
+type plot struct {
+	Width, Height            float64 // of the viewBox
+	Left, Top, Right, Bottom float64 // of the area the data is drawn in
+}
+
+func newPlot(width, height, left, top, right, bottom float64) plot {
+	return plot{Width: width, Height: height, Left: left, Top: top, Right: width - right, Bottom: height - bottom}
+}
+
+// y maps a value on a scale from 0 to top onto the plot, 0 at the bottom.
+func (p plot) y(v, top float64) float64 {
+	return round1(p.Bottom - (p.Bottom-p.Top)*v/top)
+}
+
+// tick is a labelled position on an axis.
+type tick struct {
+	Pos   float64
+	Label string
+}
+
+// niceScale returns the top of an axis from 0 that shows max, and its
+// ticks: about n steps of 1, 2 or 5 times a power of ten.
+func niceScale(max float64, n int) (top, step float64) {
+	if !(max > 0) || math.IsInf(max, 0) {
+		max = 1
+	}
+	raw := max / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if step = m * mag; step >= raw {
+			break
+		}
+	}
+	return math.Ceil(max/step-1e-9) * step, step
+}
+
+// yTicks labels a latency axis (seconds) in milliseconds.
+func (p plot) yTicks(top, step float64, label func(float64) string) []tick {
+	var out []tick
+	for v := 0.0; v <= top*(1+1e-9); v += step {
+		out = append(out, tick{Pos: p.y(v, top), Label: label(v)})
+	}
+	return out
+}
+
+// latencyChart is a profile's p50 and p99 over its recent runs, with
+// their baselines.
+type latencyChart struct {
+	plot
+	YTicks, XTicks []tick
+	Lines          []chartLine
+	Baselines      []baselineLine
+	// Points has one entry per run, oldest first.
+	Points []chartPoint
+	// BaselineRuns is how many successful runs the baselines are the
+	// median of (0 when there are none).
+	BaselineRuns int
+}
+
+// chartLine joins one percentile's values over time.
+type chartLine struct {
+	Label, Class string
+	Points       string // "x,y x,y ...", for a polyline
+}
+
+type baselineLine struct {
+	Label, Class string
+	Y            float64
+}
+
+// chartPoint is a run: a mark per charted percentile, or a cross on the
+// time axis when the run measured no latency (it failed or was aborted).
+type chartPoint struct {
+	RunID, Outcome, Title string
+	X                     float64
+	Marks                 []pointMark
+	// Cross is the path of the cross on the time axis that stands for a
+	// run without latency; "" when the run has marks.
+	Cross string
+}
+
+type pointMark struct {
+	Class string
+	Y     float64
+}
+
+// chartedPercentiles are the lines of the latency chart.
+var chartedPercentiles = []struct{ label, class string }{{"50", "p50"}, {"99", "p99"}}
+
+// newLatencyChart lays out runs (newest first, as listed) and the
+// baseline (percentile label -> seconds) over baselineRuns runs.
+func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRuns int) *latencyChart {
+	if len(runs) == 0 {
+		return nil
+	}
+	c := &latencyChart{plot: newPlot(880, 250, 64, 30, 20, 34)}
+	oldest, newest := runs[len(runs)-1].Start, runs[0].Start
+
+	maxLatency := 0.0
+	for _, r := range runs {
+		for _, p := range chartedPercentiles {
+			maxLatency = max(maxLatency, r.Latency[p.label])
+		}
+	}
+	if baselineRuns > 0 {
+		c.BaselineRuns = baselineRuns
+		for _, p := range chartedPercentiles {
+			if v, ok := baseline[p.label]; ok {
+				maxLatency = max(maxLatency, v)
+			}
+		}
+	}
+	top, step := niceScale(maxLatency*1.05, 5)
+	c.YTicks = c.yTicks(top, step, formatLatency)
+
+	x := func(t time.Time) float64 {
+		span := newest.Sub(oldest)
+		if span <= 0 {
+			return round1((c.Left + c.Right) / 2)
+		}
+		// Keep the first and last points off the axes.
+		pad := 12.0
+		return round1(c.Left + pad + (c.Right-c.Left-2*pad)*float64(t.Sub(oldest))/float64(span))
+	}
+	c.XTicks = timeTicks(oldest, newest, x)
+
+	lines := make([][]string, len(chartedPercentiles))
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		pt := chartPoint{RunID: r.RunID, Outcome: r.Outcome, X: x(r.Start)}
+		var desc []string
+		for j, p := range chartedPercentiles {
+			v, ok := r.Latency[p.label]
+			if !ok {
+				continue
+			}
+			y := c.y(v, top)
+			pt.Marks = append(pt.Marks, pointMark{Class: p.class, Y: y})
+			lines[j] = append(lines[j], fmt.Sprintf("%g,%g", pt.X, y))
+			desc = append(desc, "p"+p.label+" "+formatLatency(v))
+		}
+		if len(pt.Marks) == 0 {
+			pt.Cross = fmt.Sprintf("M%g,%g l10,10 m0,-10 l-10,10", pt.X-5, c.Bottom-5)
+			desc = append(desc, "no latency measured")
+		}
+		pt.Title = fmt.Sprintf("%s · %s · %s", formatTime(r.Start), r.Outcome, strings.Join(desc, ", "))
+		c.Points = append(c.Points, pt)
+	}
+	for j, p := range chartedPercentiles {
+		if len(lines[j]) > 1 {
+			c.Lines = append(c.Lines, chartLine{Label: "p" + p.label, Class: p.class, Points: strings.Join(lines[j], " ")})
+		}
+		if v, ok := baseline[p.label]; ok && baselineRuns > 0 {
+			c.Baselines = append(c.Baselines, baselineLine{
+				Label: fmt.Sprintf("p%s baseline %s", p.label, formatLatency(v)), Class: p.class, Y: c.y(v, top),
+			})
+		}
+	}
+	return c
+}
+
+// timeTicks labels about five times between oldest and newest.
+func timeTicks(oldest, newest time.Time, x func(time.Time) float64) []tick {
+	span := newest.Sub(oldest)
+	layout := "15:04"
+	if oldest.UTC().YearDay() != newest.UTC().YearDay() || span > 24*time.Hour {
+		layout = "Jan 2 15:04"
+	}
+	if span <= 0 {
+		return []tick{{Pos: x(oldest), Label: oldest.UTC().Format(layout)}}
+	}
+	const n = 4
+	out := make([]tick, 0, n+1)
+	for i := 0; i <= n; i++ {
+		t := oldest.Add(span * time.Duration(i) / n)
+		out = append(out, tick{Pos: x(t), Label: t.UTC().Format(layout)})
+	}
+	return out
+}
+
+// histogramChart is a run's latency distribution: a bar per histogram
+// bucket that holds requests, in order, equally wide (the buckets grow
+// with latency, so a time axis would squeeze the body of the distribution
+// into a few pixels), with a gap where empty buckets were left out.
+type histogramChart struct {
+	plot
+	YTicks  []tick
+	Bars    []histogramBar
+	XLabels []tick
+	// Markers are the percentiles, placed within their bucket.
+	Markers []tick
+}
+
+type histogramBar struct {
+	X, Y, W, H float64
+	Title      string
+}
+
+// bucketGap separates buckets that were not adjacent.
+const bucketGap = 6.0
+
+func newHistogramChart(h *stats.HistogramData) *histogramChart {
+	if h == nil || len(h.Data) == 0 {
+		return nil
+	}
+	c := &histogramChart{plot: newPlot(880, 270, 64, 30, 20, 40)}
+	var maxCount int64
+	gaps := 0
+	for i, b := range h.Data {
+		maxCount = max(maxCount, b.Count)
+		if i > 0 && !adjacent(h.Data[i-1], b) {
+			gaps++
+		}
+	}
+	top, step := niceScale(float64(maxCount), 4)
+	c.YTicks = c.yTicks(top, step, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
+
+	width := (c.Right - c.Left - bucketGap*float64(gaps)) / float64(len(h.Data))
+	labelEvery := (len(h.Data) + 9) / 10
+	x := c.Left
+	for i, b := range h.Data {
+		if i > 0 && !adjacent(h.Data[i-1], b) {
+			x += bucketGap
+		}
+		y := c.y(float64(b.Count), top)
+		bar := histogramBar{X: round1(x), Y: y, W: round1(max(width-1, 0.5)), H: round1(c.Bottom - y)}
+		share := 0.0
+		if h.Count > 0 {
+			share = 100 * float64(b.Count) / float64(h.Count)
+		}
+		bar.Title = fmt.Sprintf("%s – %s: %d requests (%.2f %%, %.2f %% at or below)",
+			formatLatency(b.Start), formatLatency(b.End), b.Count, share, b.Percent)
+		c.Bars = append(c.Bars, bar)
+		if i == 0 || !adjacent(h.Data[i-1], b) {
+			c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(b.Start)})
+		} else if i%labelEvery == 0 {
+			c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(b.Start)})
+		}
+		x += width
+	}
+	last := h.Data[len(h.Data)-1]
+	c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(last.End)})
+	c.XLabels = spreadLabels(c.XLabels, 56)
+
+	for _, p := range h.Percentiles {
+		c.Markers = append(c.Markers, tick{Pos: c.markerX(h.Data, p.Value), Label: "p" + strconv.FormatFloat(p.Percentile, 'f', -1, 64)})
+	}
+	return c
+}
+
+// markerX is where a latency falls among the bars, by linear
+// interpolation within its bucket.
+func (c *histogramChart) markerX(data []stats.Bucket, v float64) float64 {
+	for i, b := range data {
+		bar := c.Bars[i]
+		if v <= b.End || i == len(data)-1 {
+			f := 0.0
+			if b.End > b.Start {
+				f = min(max((v-b.Start)/(b.End-b.Start), 0), 1)
+			}
+			return round1(bar.X + (bar.W+1)*f)
+		}
+	}
+	return c.Right
+}
+
+func adjacent(a, b stats.Bucket) bool {
+	return math.Abs(b.Start-a.End) <= 1e-12*max(1, math.Abs(b.Start))
+}
+
+// spreadLabels drops labels that would overlap the one before them
+// (minGap apart, in viewBox units), always keeping the last.
+func spreadLabels(ts []tick, minGap float64) []tick {
+	var out []tick
+	for i, t := range ts {
+		if len(out) > 0 && t.Pos-out[len(out)-1].Pos < minGap {
+			if i != len(ts)-1 {
+				continue
+			}
+			out = out[:len(out)-1]
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// formatTime shows a time in UTC, to the second.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}

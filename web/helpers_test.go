@@ -1,0 +1,134 @@
+package web
+
+import (
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"fortio.org/fortio/stats"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/scheduler"
+	"github.com/perf-exporter/perf-exporter/store"
+)
+
+// t0 is the start of the first test run; now is the tests' clock.
+var (
+	t0  = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	now = t0.Add(10 * time.Hour)
+)
+
+// testRun describes a stored run; doc turns it into the document a fortio
+// run would give.
+type testRun struct {
+	id, profile string
+	start       time.Time
+	outcome     string
+	scale       float64 // multiplies every latency
+	environment []loadgen.EnvironmentValue
+}
+
+func (r testRun) doc() *loadgen.Document {
+	if r.outcome == "" {
+		r.outcome = loadgen.OutcomeSuccess
+	}
+	if r.scale == 0 {
+		r.scale = 1
+	}
+	res := &loadgen.Result{
+		Engine: "fortio", Protocol: "http1", URL: "http://127.0.0.1:8080/echo",
+		StartTime: r.start, ActualDuration: 30 * time.Second, RequestedDuration: 30 * time.Second,
+		RequestedQPS: 100, ActualQPS: 99.9 / r.scale, Connections: 8,
+	}
+	var verdicts []loadgen.Verdict
+	if r.outcome == loadgen.OutcomeFailure {
+		res.Codes = map[string]int64{loadgen.CodeError: 12}
+		res.ActualQPS = 0
+	} else {
+		// A long-tailed latency over about 40 histogram buckets.
+		h := stats.NewHistogram(0, 0.001)
+		for i := range 3000 {
+			x := float64(i) / 3000
+			h.Record(r.scale * 0.0004 * math.Exp(7*x*x*x))
+		}
+		res.Latency = h.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
+		res.Codes = map[string]int64{"200": 2990, "503": 9, loadgen.CodeError: 1}
+		p99, _ := res.Percentile(99)
+		verdicts = []loadgen.Verdict{
+			{Objective: "latency p99", Target: 1, Actual: p99, Met: p99 <= 1},
+			{Objective: "error_ratio", Target: 0.01, Actual: res.ErrorRatio(), Met: true},
+		}
+	}
+	doc := loadgen.NewDocument(res, loadgen.DocumentInfo{
+		RunID: r.id, Profile: r.profile, Outcome: r.outcome, Method: "GET", Verdicts: verdicts,
+	})
+	if r.outcome == loadgen.OutcomeFailure {
+		doc.PerfExporter.Error = "dial tcp 127.0.0.1:8080: connect: connection refused"
+	}
+	doc.PerfExporter.Environment = r.environment
+	return doc
+}
+
+// openHistory is a real store in a temporary directory holding runs.
+func openHistory(t testing.TB, runs ...testRun) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, r := range runs {
+		if err := st.Save(context.Background(), r.doc()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// staticProfiles stands in for the scheduler.
+type staticProfiles []scheduler.Status
+
+func (p staticProfiles) Statuses() []scheduler.Status { return p }
+func (p staticProfiles) RunNow(string) error          { return nil }
+
+func profileStatus(name string, last *loadgen.Document) scheduler.Status {
+	p := config.Profile{
+		Name: name, Schedule: "@every 10m",
+		Target: config.Target{URL: "http://127.0.0.1:8080/echo?delay=2ms"},
+		Load:   config.Load{QPS: 100, Duration: config.Duration(30 * time.Second)},
+	}
+	p.ApplyDefaults()
+	return scheduler.Status{Profile: p, Next: now.Add(5 * time.Minute), Last: last}
+}
+
+// newServer serves web.New with the results API over history, as serve
+// wires it.
+func newServer(t testing.TB, history History, profiles ...scheduler.Status) *httptest.Server {
+	t.Helper()
+	api := ResultsAPI{Results: history, Now: func() time.Time { return now }}
+	o := Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles(profiles), Extra: api.Routes(), Version: "test", History: history}
+	srv := httptest.NewServer(New(o))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// get fetches a URL and returns its status, body and headers.
+func get(t testing.TB, url string) (int, []byte, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body, resp.Header
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/store"
+)
+
+// History is what the history pages need of the run history (the store):
+// the results, and baselines for the charts.
+type History interface {
+	Results
+	// Baseline returns the median latency per percentile label of the
+	// profile's last n successful runs, and how many runs that was.
+	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
+}
+
+// recentRuns is how many runs of each profile the landing page shows.
+const recentRuns = 20
+
+// profileHistory is a profile's part of the landing page.
+type profileHistory struct {
+	Name  string
+	Runs  []ResultView // newest first
+	Chart *latencyChart
+	// Error says why the history could not be read.
+	Error string
+}
+
+// profileHistories reads the recent runs and baseline of each profile.
+// A profile whose history cannot be read says so on the page rather than
+// taking the whole page down.
+func profileHistories(ctx context.Context, h History, profiles []ProfileView, baselineRuns int) []profileHistory {
+	out := make([]profileHistory, 0, len(profiles))
+	for _, p := range profiles {
+		ph := profileHistory{Name: p.Name}
+		sums, _, err := h.List(ctx, store.Query{Profile: p.Name, Limit: recentRuns})
+		if err == nil {
+			var baseline map[string]float64
+			var n int
+			baseline, n, err = h.Baseline(ctx, p.Name, baselineRuns)
+			for _, s := range sums {
+				ph.Runs = append(ph.Runs, summaryView(s))
+			}
+			ph.Chart = newLatencyChart(ph.Runs, baseline, n)
+		}
+		if err != nil {
+			ph.Error = err.Error()
+		}
+		out = append(out, ph)
+	}
+	return out
+}
+
+// runPage is a run's page: its latency distribution and everything the
+// document says about it.
+type runPage struct {
+	Run       ResultView
+	Doc       *loadgen.Document
+	Histogram *histogramChart
+	// Percentiles lines up measured and corrected latency.
+	Percentiles []percentileRow
+	Codes       []codeCount
+}
+
+type percentileRow struct {
+	Label     string
+	Value     float64
+	Corrected *float64 // nil when not measured
+}
+
+type codeCount struct {
+	Code  string
+	Count int64
+	Share float64
+	OK    bool
+}
+
+func newRunPage(d *loadgen.Document) runPage {
+	p := runPage{Run: documentView(d), Doc: d, Histogram: newHistogramChart(d.DurationHistogram)}
+	if h := d.DurationHistogram; h != nil {
+		for _, pc := range h.Percentiles {
+			row := percentileRow{Label: loadgen.PercentileLabel(pc.Percentile), Value: pc.Value}
+			if c := d.PerfExporter.CorrectedDurationHistogram; c != nil {
+				for _, cp := range c.Percentiles {
+					if cp.Percentile == pc.Percentile {
+						v := cp.Value
+						row.Corrected = &v
+					}
+				}
+			}
+			p.Percentiles = append(p.Percentiles, row)
+		}
+	}
+	codes := d.PerfExporter.Codes
+	if len(codes) == 0 {
+		codes = d.RetCodes // a document from elsewhere, fortio's keys
+	}
+	var total int64
+	for _, n := range codes {
+		total += n
+	}
+	for code, n := range codes {
+		c := codeCount{Code: code, Count: n, OK: loadgen.CodeOK(code)}
+		if total > 0 {
+			c.Share = float64(n) / float64(total)
+		}
+		p.Codes = append(p.Codes, c)
+	}
+	slices.SortFunc(p.Codes, func(a, b codeCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code))
+	})
+	return p
+}
+
+// runPageHandler serves GET /runs/{id}.
+func runPageHandler(o Options) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, err := o.History.Get(r.Context(), r.PathValue("id"))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			renderPage(w, o, http.StatusNotFound, "error.html", errorPage{Title: "No such run", Message: err.Error()})
+			return
+		case err != nil:
+			o.Logger.Error("run page: reading the run history", "err", err)
+			renderPage(w, o, http.StatusInternalServerError, "error.html", errorPage{Title: "Cannot read the run history", Message: err.Error()})
+			return
+		}
+		renderPage(w, o, http.StatusOK, "run.html", newRunPage(doc))
+	})
+}
+
+type errorPage struct{ Title, Message string }
+
+// baselineRuns is how many runs Options asks baselines over.
+func (o Options) baselineRuns() int {
+	if o.BaselineRuns > 0 {
+		return o.BaselineRuns
+	}
+	return config.DefaultBaselineRuns
+}
