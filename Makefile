@@ -30,8 +30,10 @@ lint:
 
 ## test: lint, then every test (tests needing prometheus, promtool, wrk, helm or chromium
 ## skip when a tool is missing, and fail instead when PERF_EXPORTER_REQUIRE_TOOLS=1, as in CI)
+# The end-to-end tests measure rates and latencies, so they run alone, after the rest.
 test: lint
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -timeout 20m ./e2e/...
 
 ## test-race: the concurrent packages under the race detector
 test-race:

@@ -67,15 +67,28 @@ func promAPI(t *testing.T, url string) v1.API {
 // query evaluates PromQL now and returns the samples by profile.
 func query(t *testing.T, prom v1.API, q string) map[string]float64 {
 	t.Helper()
+	return queryLabel(t, prom, q, "profile")
+}
+
+// queryLabel evaluates PromQL now and returns the samples by one label.
+func queryLabel(t *testing.T, prom v1.API, q, label string) map[string]float64 {
+	t.Helper()
+	return queryAt(t, prom, q, label, time.Now())
+}
+
+// queryAt evaluates PromQL at a given time, so that several queries see the
+// same samples.
+func queryAt(t *testing.T, prom v1.API, q, label string, at time.Time) map[string]float64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	v, _, _, err := prom.Query(ctx, q, time.Now())
+	v, _, _, err := prom.Query(ctx, q, at)
 	if err != nil {
 		t.Fatalf("query %s: %v", q, err)
 	}
 	out := map[string]float64{}
 	for _, s := range v.(model.Vector) {
-		out[string(s.Metric["profile"])] = float64(s.Value)
+		out[string(s.Metric[model.LabelName(label)])] = float64(s.Value)
 	}
 	return out
 }
