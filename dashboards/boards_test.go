@@ -15,7 +15,8 @@ import (
 )
 
 // exporterMetrics are the series perf-exporter exposes: DESIGN.md §4 plus
-// perf_profile_schedule_interval_seconds. TODO(lead): build this list from
+// perf_profile_schedule_interval_seconds and
+// perf_profile_max_success_age_seconds. TODO(lead): build this list from
 // the exposition of a real run instead, so a renamed metric fails here.
 var exporterMetrics = []string{
 	"perf_run_request_duration_seconds_bucket",
@@ -39,6 +40,7 @@ var exporterMetrics = []string{
 	"perf_profile_slo_latency_seconds",
 	"perf_profile_slo_error_ratio",
 	"perf_profile_schedule_interval_seconds",
+	"perf_profile_max_success_age_seconds",
 	"perf_environment_value",
 	"perf_prometheus_up",
 	"perf_exporter_config_last_reload_successful",
