@@ -185,11 +185,12 @@ func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("the output has no %s statistic: no latency was measured", nighthawkLatencyStat))
 		return r, nil
 	}
-	h, err := latency.histogram(percentiles)
+	h, notes, err := latency.histogram(percentiles)
 	if err != nil {
 		return nil, fmt.Errorf("%s: statistic %s: %w", global.Name, latency.ID, err)
 	}
 	r.Latency = h
+	r.Notes = append(r.Notes, notes...)
 	if h.Count < responses {
 		r.Notes = append(r.Notes, fmt.Sprintf("Nighthawk's latency statistic holds %d of the %d responses", h.Count, responses))
 	}
@@ -254,25 +255,29 @@ func (res *nighthawkResult) statistic(id string) (*nighthawkStatistic, bool) {
 
 // histogram turns a latency statistic into fortio's histogram form, with
 // buckets from its percentile spectrum.
-func (s *nighthawkStatistic) histogram(percentiles []float64) (*stats.HistogramData, error) {
+func (s *nighthawkStatistic) histogram(percentiles []float64) (*stats.HistogramData, []string, error) {
 	rows := make([]spectrumRow, 0, len(s.Percentiles))
 	for i, p := range s.Percentiles {
 		if p.Duration == "" {
-			return nil, fmt.Errorf("percentile %g has no duration", p.Percentile)
+			return nil, nil, fmt.Errorf("percentile %g has no duration", p.Percentile)
 		}
 		d, err := parseProtoDuration(p.Duration)
 		if err != nil {
-			return nil, fmt.Errorf("percentile %g: %w", p.Percentile, err)
+			return nil, nil, fmt.Errorf("percentile %g: %w", p.Percentile, err)
 		}
 		row := spectrumRow{value: d.Seconds(), count: int64(p.Count)}
 		if i > 0 && (row.count < rows[i-1].count || row.value < rows[i-1].value) {
-			return nil, fmt.Errorf("percentile %g goes below the one before it", p.Percentile)
+			return nil, nil, fmt.Errorf("percentile %g goes below the one before it", p.Percentile)
 		}
 		rows = append(rows, row)
 	}
 	h := spectrumHistogram(rows)
-	if n := int64(s.Count); n > 0 {
+	var notes []string
+	switch n := int64(s.Count); {
+	case len(rows) == 0:
 		h.Count = n
+	case n > 0 && n != h.Count:
+		notes = append(notes, fmt.Sprintf("statistic %s counts %d values but its percentiles end at %d: the percentiles' count is used", s.ID, n, h.Count))
 	}
 	for _, f := range []struct {
 		name string
@@ -284,13 +289,13 @@ func (s *nighthawkStatistic) histogram(percentiles []float64) (*stats.HistogramD
 		}
 		d, err := parseProtoDuration(f.raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.name, err)
+			return nil, nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 		*f.dst = d.Seconds()
 	}
 	h.Sum = h.Avg * float64(h.Count)
 	h.Percentiles, _ = pickPercentiles(percentiles, nil, rows)
-	return h, nil
+	return h, notes, nil
 }
 
 // parseProtoDuration reads a proto3 JSON duration: seconds with up to nine

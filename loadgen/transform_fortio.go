@@ -126,7 +126,11 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result
 	if r.Codes, err = fortioCodes(in.RetCodes, grpc); err != nil {
 		return nil, err
 	}
-	r.Latency = in.DurationHistogram.data(percentiles)
+	var notes []string
+	if r.Latency, notes, err = in.DurationHistogram.data("DurationHistogram", percentiles); err != nil {
+		return nil, err
+	}
+	r.Notes = append(r.Notes, notes...)
 	if x := in.PerfExporter; x != nil {
 		if x.Engine != "" {
 			r.Engine = x.Engine
@@ -145,10 +149,16 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result
 			r.Codes = codes
 		}
 		if x.CorrectedDurationHistogram != nil {
-			r.Corrected = x.CorrectedDurationHistogram.data(percentiles)
+			if r.Corrected, notes, err = x.CorrectedDurationHistogram.data("PerfExporter.CorrectedDurationHistogram", percentiles); err != nil {
+				return nil, err
+			}
+			r.Notes = append(r.Notes, notes...)
 		}
 		if x.SendLateness != nil {
-			r.SendLateness = x.SendLateness.data(percentiles)
+			if r.SendLateness, notes, err = x.SendLateness.data("PerfExporter.SendLateness", percentiles); err != nil {
+				return nil, err
+			}
+			r.Notes = append(r.Notes, notes...)
 		}
 		r.Aborted = x.Outcome == OutcomeAborted
 		r.Notes = append(r.Notes, x.Notes...)
@@ -199,7 +209,7 @@ func fortioCodes(retCodes map[string]protoInt, grpc bool) (map[string]int64, err
 
 // data converts the histogram, keeping the percentiles fortio printed and
 // adding those asked for, computed from the buckets as fortio computes them.
-func (fh *fortioHistogram) data(percentiles []float64) *stats.HistogramData {
+func (fh *fortioHistogram) data(name string, percentiles []float64) (*stats.HistogramData, []string, error) {
 	h := &stats.HistogramData{
 		Count: int64(fh.Count), Min: float64(fh.Min), Max: float64(fh.Max),
 		Sum: float64(fh.Sum), Avg: float64(fh.Avg), StdDev: float64(fh.StdDev),
@@ -211,7 +221,10 @@ func (fh *fortioHistogram) data(percentiles []float64) *stats.HistogramData {
 	// Percent is recomputed from the counts: Nighthawk's fortio format
 	// writes the spectrum's percentile there, not the cumulative share.
 	var cum int64
-	for _, b := range fh.Data {
+	for i, b := range fh.Data {
+		if b.End < b.Start || b.Start < 0 {
+			return nil, nil, fmt.Errorf("%s: bucket %d spans %g to %g", name, i, float64(b.Start), float64(b.End))
+		}
 		cum += int64(b.Count)
 		bucket := stats.Bucket{Interval: stats.Interval{Start: float64(b.Start), End: float64(b.End)}, Count: int64(b.Count)}
 		if total > 0 {
@@ -219,7 +232,11 @@ func (fh *fortioHistogram) data(percentiles []float64) *stats.HistogramData {
 		}
 		h.Data = append(h.Data, bucket)
 	}
-	if h.Count == 0 {
+	var notes []string
+	if len(h.Data) > 0 && h.Count != total {
+		if h.Count != 0 {
+			notes = append(notes, fmt.Sprintf("%s.Count is %d but its buckets hold %d: the buckets' count is used", name, h.Count, total))
+		}
 		h.Count = total
 	}
 	if len(h.Data) > 0 && h.Min == 0 && h.Max == 0 {
@@ -247,7 +264,7 @@ func (fh *fortioHistogram) data(percentiles []float64) *stats.HistogramData {
 			}
 		}
 	}
-	return h
+	return h, notes, nil
 }
 
 func containsFloat(fs []float64, f float64) bool {

@@ -35,7 +35,12 @@ func (e *missingEngineError) Error() string {
 		where = fmt.Sprintf("executable %q not found", e.path)
 	}
 	if e.cause != nil && !errors.Is(e.cause, exec.ErrNotFound) && !errors.Is(e.cause, os.ErrNotExist) {
-		where = fmt.Sprintf("cannot run %q: %v", e.path, e.cause)
+		cause := e.cause
+		var execErr *exec.Error
+		if errors.As(cause, &execErr) {
+			cause = execErr.Err // without exec's repetition of the path
+		}
+		where = fmt.Sprintf("cannot run %q: %v", e.path, cause)
 	}
 	return fmt.Sprintf("engine %s: %s (engines.%s.path): %s", e.engine, where, e.engine, installHint(e.engine))
 }

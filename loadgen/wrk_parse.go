@@ -268,15 +268,19 @@ func (rep *wrkReport) readPercentile(fields []string, block *hdrBlock, section w
 	if !ok {
 		return nil // nan: wrk measured nothing
 	}
-	pc := stats.Percentile{Percentile: p, Value: v}
+	var list *[]stats.Percentile
 	switch section {
 	case wrkSectionDistribution:
-		rep.distribution = append(rep.distribution, pc)
+		list = &rep.distribution
 	case wrkSectionHdrPercentiles:
-		block.printed = append(block.printed, pc)
+		list = &block.printed
 	default:
 		return fmt.Errorf("percentile %s outside a latency distribution", fields[0])
 	}
+	if k := len(*list); k > 0 && (p <= (*list)[k-1].Percentile || v < (*list)[k-1].Value) {
+		return fmt.Errorf("percentile %s %s goes below the one before it", fields[0], fields[1])
+	}
+	*list = append(*list, stats.Percentile{Percentile: p, Value: v})
 	return nil
 }
 
@@ -559,7 +563,11 @@ func approximateBuckets(printed []stats.Percentile, maxValue float64, count int6
 		prev = end
 	}
 	for _, pc := range printed {
-		add(pc.Value, min(count, int64(math.Round(float64(count)*pc.Percentile/100))))
+		cum := min(count, int64(math.Round(float64(count)*pc.Percentile/100)))
+		if maxValue > pc.Value {
+			cum = min(cum, count-1) // the maximum is a request too
+		}
+		add(pc.Value, cum)
 	}
 	add(maxValue, count)
 	return out
@@ -575,7 +583,9 @@ func (rep *wrkReport) wrk2Latency(r *Result, percentiles []float64) {
 	var missing []float64
 	switch {
 	case rep.recorded != nil:
-		r.Corrected, missing = rep.recorded.histogram(percentiles)
+		var notes []string
+		r.Corrected, missing, notes = rep.recorded.histogram(percentiles)
+		r.Notes = append(r.Notes, notes...)
 	default:
 		h := &stats.HistogramData{}
 		if rep.latency.known {
@@ -592,8 +602,10 @@ func (rep *wrkReport) wrk2Latency(r *Result, percentiles []float64) {
 	}
 	if rep.uncorrected != nil {
 		var missingU []float64
-		r.Latency, missingU = rep.uncorrected.histogram(percentiles)
+		var notes []string
+		r.Latency, missingU, notes = rep.uncorrected.histogram(percentiles)
 		missing = append(missing, missingU...)
+		r.Notes = append(r.Notes, notes...)
 	} else {
 		copied := *r.Corrected
 		r.Latency = &copied
@@ -615,31 +627,29 @@ func (rep *wrkReport) wrk2Latency(r *Result, percentiles []float64) {
 }
 
 // histogram turns an HdrHistogram block into fortio's histogram form.
-func (b *hdrBlock) histogram(percentiles []float64) (*stats.HistogramData, []float64) {
-	h := spectrumHistogram(b.rows)
+func (b *hdrBlock) histogram(percentiles []float64) (h *stats.HistogramData, missing []float64, notes []string) {
+	h = spectrumHistogram(b.rows)
 	if b.haveFooter {
 		h.Avg, h.StdDev = b.mean, b.stdev
 		if b.max > 0 {
 			h.Max = b.max
 		}
-		if b.total > 0 {
+		switch {
+		case len(b.rows) == 0:
 			h.Count = b.total
+		case b.total > 0 && b.total != h.Count:
+			notes = append(notes, fmt.Sprintf("wrk2's histogram footer counts %d values but its spectrum %d: the spectrum's count is used", b.total, h.Count))
 		}
 		h.Sum = h.Avg * float64(h.Count)
 	}
-	var missing []float64
 	h.Percentiles, missing = pickPercentiles(percentiles, b.printed, b.rows)
-	return h, missing
+	return h, missing, notes
 }
 
 func uniqueFloats(fs []float64) []float64 {
 	var out []float64
 	for _, f := range fs {
-		dup := false
-		for _, o := range out {
-			dup = dup || o == f
-		}
-		if !dup {
+		if !containsFloat(out, f) {
 			out = append(out, f)
 		}
 	}

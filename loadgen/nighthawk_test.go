@@ -1,0 +1,127 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perf-exporter/perf-exporter/config"
+)
+
+func TestNighthawkInvocation(t *testing.T) {
+	base := func(mod func(p *config.Profile)) config.Profile {
+		p := engineProfile("http://127.0.0.1:8080/echo", 100, 8, 30*time.Second)
+		if mod != nil {
+			mod(&p)
+		}
+		return p
+	}
+	common := []string{"--output-format", "json", "--no-default-failure-predicates"}
+	for _, tc := range []struct {
+		name    string
+		profile config.Profile
+		args    []string // after the duration and the common flags
+		notes   []string
+		err     string
+	}{
+		{
+			name:    "defaults: one worker",
+			profile: base(nil),
+			args:    []string{"--rps", "100", "--connections", "8", "--concurrency", "1", "--request-method", "GET", "http://127.0.0.1:8080/echo"},
+		},
+		{
+			name: "h2, workers, headers, body",
+			profile: base(func(p *config.Profile) {
+				p.Target.Protocol, p.Load.Threads, p.Load.Connections = config.ProtocolHTTP2, 4, 10
+				p.Target.Method, p.Target.Body = "POST", "12345"
+				p.Target.Headers = map[string]string{"X-B": "2", "Authorization": "Bearer s3cret"}
+			}),
+			args: []string{"--h2", "--rps", "25", "--connections", "2", "--concurrency", "4", "--request-method", "POST",
+				"--request-header", "Authorization: Bearer s3cret", "--request-header", "X-B: 2", "--request-body-size", "5", "http://127.0.0.1:8080/echo"},
+			notes: []string{
+				"nighthawk opens --connections per worker: 8 of the 10 connections asked for",
+				"nighthawk sends a body of 5 'a' bytes, not the profile's body: it can only set the body's size",
+			},
+		},
+		{
+			name:    "no rate",
+			profile: base(func(p *config.Profile) { p.Load.QPS = 0 }),
+			args:    []string{"--rps", "1000000", "--connections", "8", "--concurrency", "1", "--request-method", "GET", "http://127.0.0.1:8080/echo"},
+			notes:   []string{"nighthawk has no unlimited rate: load.qps 0 ran closed-loop at up to 1000000 requests/s per worker, limited by the connections"},
+		},
+		{name: "rate not divisible", profile: base(func(p *config.Profile) { p.Load.QPS, p.Load.Threads = 5, 2 }), err: "load.qps 5 over 2 workers (load.threads) is 2.5 requests/s each; nighthawk_client --rps takes a whole number from 1 to 1000000 per worker: choose a qps that divides evenly"},
+		{name: "grpc", profile: base(func(p *config.Profile) { p.Target.Protocol = config.ProtocolGRPC }), err: "protocol grpc is not supported: nighthawk speaks http1 and http2 (use engine fortio for grpc)"},
+		{name: "method", profile: base(func(p *config.Profile) { p.Target.Method = "PATCH" }), err: "nighthawk cannot send method PATCH (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS or TRACE)"},
+		{name: "threads", profile: base(func(p *config.Profile) { p.Load.Threads = 9 }), err: "load.threads 9 must be between 1 and load.connections (8): each nighthawk worker needs a connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := nighthawkInvocation(tc.profile)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(append([]string{"--duration", "30"}, common...), tc.args...)
+			if got := c.args(c.seconds); !reflect.DeepEqual(got, want) {
+				t.Errorf("args\n got %q\nwant %q", got, want)
+			}
+			if !reflect.DeepEqual(c.notes, tc.notes) {
+				t.Errorf("notes\n got %q\nwant %q", c.notes, tc.notes)
+			}
+		})
+	}
+}
+
+// nighthawk_client cannot be installed here: a stand-in records the command
+// line and prints a saved output, which proves the exec and parse path.
+func TestNighthawkEngineWithAStandIn(t *testing.T) {
+	bin, argsFile := fakeEngine(t, "nighthawk/nighthawk-json-2workers-stderr-trailing-comma.txt")
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := engineProfile("http://127.0.0.1:8080/echo?size=10&status=503:4", 200, 4, 5*time.Second)
+	p.Load.Threads = 2
+	p.Target.Headers = map[string]string{"Authorization": "Bearer s3cret"}
+	r, err := NewNighthawk(bin, logger).Run(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--duration", "5", "--output-format", "json", "--no-default-failure-predicates", "--rps", "100", "--connections", "2",
+		"--concurrency", "2", "--request-method", "GET", "--request-header", "Authorization: Bearer s3cret", "http://127.0.0.1:8080/echo?size=10&status=503:4"}
+	if got := readLines(t, argsFile); !reflect.DeepEqual(got, want) {
+		t.Errorf("args\n got %q\nwant %q", got, want)
+	}
+	if strings.Contains(logs.String(), "s3cret") || !strings.Contains(logs.String(), "Authorization: <secret>") {
+		t.Errorf("secret header in the logs, or no redacted one:\n%s", logs.String())
+	}
+	checkResultInvariants(t, r)
+	if r.Engine != "nighthawk" || r.RequestedQPS != 200 || r.Connections != 4 || r.Requests() != 998 || r.Aborted || r.URL != "http://127.0.0.1:8080/echo" {
+		t.Errorf("result %+v", r)
+	}
+	if v, ok := r.Percentile(99); !ok || !near(v, 0.005640089) {
+		t.Errorf("p99 = %g (%v)", v, ok)
+	}
+}
+
+// A cancelled run sends SIGINT; the tool prints its report and the result
+// is marked aborted.
+func TestNighthawkCancelKeepsTheReport(t *testing.T) {
+	bin, _ := fakeEngine(t, "nighthawk/nighthawk-json-2workers.json")
+	t.Setenv("FAKE_ENGINE_SLEEP", "30")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	r, err := NewNighthawk(bin, nil).Run(ctx, engineProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Aborted || r.Requests() != 998 {
+		t.Errorf("aborted %v requests %d", r.Aborted, r.Requests())
+	}
+}
