@@ -109,6 +109,8 @@ func sectionName(goType string) string {
 		"Grafana": "grafana", "BasicAuth": "basic_auth", "Profile": "a profile",
 		"Target": "target", "TLS": "target.tls", "Load": "load", "SLO": "slo",
 		"EnvironmentQuery": "an environment query", "PrometheusSource": "a prometheus source",
+		"GrafanaBoard": "a grafana board", "GrafanaTimeRange": "a board's time",
+		"EnvironmentWindow": "global.environment_window",
 	}
 	if n, ok := names[goType]; ok {
 		return n

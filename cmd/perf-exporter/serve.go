@@ -22,6 +22,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/dashboards"
 	"github.com/perf-exporter/perf-exporter/loadgen"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
@@ -132,6 +133,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	}
 	sched.Start()
 	ready.Store(true)
+	provisionBoards(ctx, logger, cfg)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -160,6 +162,21 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		return err
 	}
 	return nil
+}
+
+// provisionBoards provisions the Grafana boards in the background when the
+// config asks for it: Grafana being down must not hold up the exporter.
+func provisionBoards(ctx context.Context, logger *slog.Logger, cfg *config.Config) {
+	if cfg.Grafana == nil || !cfg.Grafana.ProvisionOnStart {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := dashboards.ProvisionConfigured(ctx, cfg.Grafana, logger); err != nil {
+			logger.Error("provisioning the Grafana boards failed", "err", err)
+		}
+	}()
 }
 
 // restoreHistory turns runs a crash left in flight into aborted ones and
