@@ -164,10 +164,14 @@ func (f *fakeCluster) advance(now time.Time) {
 	}
 }
 
+// ServeHTTP writes every sample with the time its value was computed, as
+// cAdvisor does: on a loaded machine the scrape's own timestamp can be
+// hundreds of milliseconds off, which would blur the rates the tests check.
 func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.advance(time.Now())
+	now := time.Now().Truncate(time.Millisecond)
+	f.advance(now)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	family := ""
 	for _, s := range f.series {
@@ -175,6 +179,6 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 			family = s.family
 			fmt.Fprintf(w, "# TYPE %s %s\n", s.family, s.typ)
 		}
-		fmt.Fprintf(w, "%s{%s} %g\n", s.name, s.labels, s.value)
+		fmt.Fprintf(w, "%s{%s} %g %d\n", s.name, s.labels, s.value, now.UnixMilli())
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // parseConfig reads a config the way the exporter does, so sources get
 // prometheus/common's defaults and validation.
-func parseConfig(t *testing.T, yaml string) *config.Config {
+func parseConfig(t testing.TB, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "test.yaml")
 	if err != nil {
@@ -52,7 +52,7 @@ func newLogger() (*slog.Logger, *logBuffer) {
 }
 
 // waitForQuery polls a Prometheus until query returns a sample >= want.
-func waitForQuery(t *testing.T, baseURL, query string, want float64) {
+func waitForQuery(t testing.TB, baseURL, query string, want float64) {
 	t.Helper()
 	c, err := api.NewClient(api.Config{Address: baseURL})
 	if err != nil {

@@ -226,7 +226,7 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 	default:
 		return 0, 0, ReasonQuery, fmt.Errorf("the query returned %d series; it must return one: aggregate it with sum, avg or max", len(matrix))
 	}
-	n, sum, max := 0, 0.0, math.Inf(-1)
+	n, sum, min, max := 0, 0.0, math.Inf(1), math.Inf(-1)
 	for _, sp := range matrix[0].Values {
 		v := float64(sp.Value)
 		// NaN (a quantile of no requests) and infinities are not values
@@ -236,10 +236,12 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 		}
 		n++
 		sum += v
-		max = math.Max(max, v)
+		min, max = math.Min(min, v), math.Max(max, v)
 	}
 	if n == 0 {
 		return 0, 0, ReasonNoData, errors.New("no data in the window: every point was NaN or infinite (e.g. a quantile with no requests)")
 	}
-	return sum / float64(n), max, "", nil
+	// The mean of equal points can differ from them in the last bit;
+	// keep it between the smallest and the largest, where it belongs.
+	return math.Min(math.Max(sum/float64(n), min), max), max, "", nil
 }

@@ -3,13 +3,14 @@ package environment
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
 	"github.com/perf-exporter/perf-exporter/loadgen"
 )
@@ -19,36 +20,9 @@ import (
 // second; a "run" makes the cluster busy (and burns some CPU) for a few
 // seconds; Evaluate then reads every built-in set over exactly that window.
 func TestEvaluateRunWindow(t *testing.T) {
-	node := testutil.StartNodeExporter(t, "--collector.disable-defaults",
-		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.netdev")
-	cluster := newFakeCluster()
-	fake := httptest.NewServer(cluster)
-	t.Cleanup(fake.Close)
-	prom := testutil.StartPrometheus(t, testutil.PrometheusOptions{ScrapeConfigs: fmt.Sprintf(`
-- job_name: node
-  static_configs: [{targets: [%q]}]
-- job_name: kubernetes-cadvisor-and-meshes
-  static_configs: [{targets: [%q]}]
-`, node, strings.TrimPrefix(fake.URL, "http://"))})
-
-	cfg := parseConfig(t, fmt.Sprintf(`
-prometheus:
-  - {name: cluster, url: %q, scrape_interval: 1s}
-profiles:
-  - name: checkout
-    schedule: "@every 1h"
-    target: {url: "http://127.0.0.1:1/"}
-    load: {duration: 6s}
-    environment: [nodes, kubernetes, istio, linkerd]
-    environment_vars: {namespace: shop, workload: checkout}
-`, prom))
+	cluster, _, cfg := startCluster(t)
 	logger, logs := newLogger()
 	env := New(cfg, logger, Options{})
-
-	// Idle samples before the run: a window that reached back would
-	// average them in.
-	waitForQuery(t, prom, `count(up == 1)`, 2)
-	waitForQuery(t, prom, `count_over_time(container_cpu_usage_seconds_total{container="istio-proxy"}[1m])`, 3)
 
 	cluster.setBusy(true)
 	start := time.Now()
@@ -57,6 +31,7 @@ profiles:
 	cluster.setBusy(false)
 
 	values := env.Evaluate(context.Background(), cfg.Profiles[0], start, end)
+	t.Logf("Evaluate returned %s after the run's end (a 1s scrape wait, then %d queries)", time.Since(end).Round(time.Millisecond), len(values))
 	logValues(t, start, end, values)
 
 	got := map[string]loadgen.EnvironmentValue{}
@@ -85,12 +60,15 @@ profiles:
 	}
 
 	// Rates of the fake cluster: its busy rates, from inside the window
-	// only (the idle rates are at most a tenth of them). Scrapes are timed
-	// by a loaded machine, hence the tolerance.
+	// only (the idle rates are at most a tenth of them). On a loaded
+	// machine a scrape comes late now and then, and rate() extrapolates
+	// less over the gap, hence the tolerance; a wrong selector (sidecars
+	// or the pod cgroup counted as the target, the client-side reporter
+	// counted too) is off by 50% or more.
 	near := func(name string, want float64) {
 		t.Helper()
-		if v := got[name].Avg; math.Abs(v-want) > 0.15*want {
-			t.Errorf("%s avg = %g, want %g ±15%%", name, v, want)
+		if v := got[name].Avg; math.Abs(v-want) > 0.25*want {
+			t.Errorf("%s avg = %g, want %g ±25%%", name, v, want)
 		}
 	}
 	near("istio/dataplane_cpu_cores", fakeIstioProxyCores)
@@ -127,15 +105,69 @@ profiles:
 	}
 }
 
-// burnCPU is the stand-in for the load test: it keeps one core busy.
+// startCluster starts Debian's prometheus scraping Debian's node exporter
+// and a fake meshed cluster every second, and returns once it holds a few
+// idle samples of each: a window that reached back before a run would
+// average them in.
+func startCluster(t testing.TB) (*fakeCluster, string, *config.Config) {
+	node := testutil.StartNodeExporter(t, "--collector.disable-defaults",
+		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.netdev")
+	cluster := newFakeCluster()
+	fake := httptest.NewServer(cluster)
+	t.Cleanup(fake.Close)
+	prom := testutil.StartPrometheus(t, testutil.PrometheusOptions{ScrapeConfigs: fmt.Sprintf(`
+- job_name: node
+  static_configs: [{targets: [%q]}]
+- job_name: kubernetes-cadvisor-and-meshes
+  static_configs: [{targets: [%q]}]
+`, node, strings.TrimPrefix(fake.URL, "http://"))})
+
+	cfg := parseConfig(t, fmt.Sprintf(`
+prometheus:
+  - {name: cluster, url: %q, scrape_interval: 1s}
+profiles:
+  - name: checkout
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {duration: 6s}
+    environment: [nodes, kubernetes, istio, linkerd]
+    environment_vars: {namespace: shop, workload: checkout}
+`, prom))
+	waitForQuery(t, prom, `count(up == 1)`, 2)
+	waitForQuery(t, prom, `count_over_time(container_cpu_usage_seconds_total{container="istio-proxy"}[1m])`, 3)
+	return cluster, prom, cfg
+}
+
+// BenchmarkEvaluate measures the queries of all four built-in sets (19)
+// over a 6s window of a real Prometheus, without the wait for the last
+// scrape (the window ended long enough ago).
+func BenchmarkEvaluate(b *testing.B) {
+	cluster, _, cfg := startCluster(b)
+	cluster.setBusy(true)
+	time.Sleep(8 * time.Second)
+	end := time.Now().Add(-time.Second)
+	env := New(cfg, slog.New(slog.DiscardHandler), Options{})
+	b.ResetTimer()
+	for b.Loop() {
+		for _, v := range env.Evaluate(context.Background(), cfg.Profiles[0], end.Add(-6*time.Second), end) {
+			if v.Error != "" {
+				b.Fatalf("%s/%s: %s", v.Set, v.Name, v.Error)
+			}
+		}
+	}
+}
+
+// burnCPU is the stand-in for the load test: it keeps half a core busy,
+// enough to show on the node without starving the scrapes.
 func burnCPU(d time.Duration) {
 	deadline := time.Now().Add(d)
 	x := 0
 	for time.Now().Before(deadline) {
-		for i := 0; i < 1e5; i++ {
-			x += i
+		busy := time.Now().Add(10 * time.Millisecond)
+		for time.Now().Before(busy) {
+			x++
 		}
-		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond)
 	}
 	_ = x
 }
