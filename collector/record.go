@@ -102,6 +102,7 @@ func (c *Runs) SetLastRun(doc *loadgen.Document) {
 	}
 	ms = appendPercentiles(ms, descLatency, p, doc.DurationHistogram)
 	ms = appendPercentiles(ms, descSendLateness, p, x.SendLateness)
+	ms = appendPercentiles(ms, descCorrected, p, x.CorrectedDurationHistogram)
 	for _, env := range x.Environment {
 		if env.Error == "" {
 			ms = append(ms, gauge(descEnvironment, env.Avg, p, env.Set, env.Name))

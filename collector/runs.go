@@ -82,6 +82,7 @@ var (
 	descLastTimestamp   = gaugeDesc("perf_run_last_timestamp_seconds", "End time of the last completed run.")
 	descLastSuccess     = gaugeDesc("perf_run_last_success_timestamp_seconds", "End time of the last successful run.")
 	descSendLateness    = gaugeDesc("perf_run_send_lateness_seconds", "How late requests of the last completed run left versus their intended send time.", "percentile")
+	descCorrected       = gaugeDesc("perf_run_corrected_latency_seconds", "Latency percentiles of the last completed run counted from each request's intended send time (coordinated omission corrected); rate-limited runs.", "percentile")
 	descSchedLateness   = gaugeDesc("perf_run_schedule_lateness_seconds", "How late the last run started after its scheduled tick.")
 	descBaseline        = gaugeDesc("perf_run_latency_baseline_seconds", "Median of the latency percentiles of the last successful runs.", "percentile")
 	descEnvironment     = gaugeDesc("perf_environment_value", "Environment query averaged over the window of the last completed run.", "set", "name")
@@ -102,7 +103,7 @@ func (c *Runs) Describe(ch chan<- *prometheus.Desc) {
 	c.requests.Describe(ch)
 	c.runs.Describe(ch)
 	for _, d := range []*prometheus.Desc{descLatency, descAchieved, descRequested, descErrorRatio, descDuration,
-		descConnections, descSuccess, descLastTimestamp, descLastSuccess, descSendLateness, descSchedLateness,
+		descConnections, descSuccess, descLastTimestamp, descLastSuccess, descSendLateness, descCorrected, descSchedLateness,
 		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval, descMaxSuccessAge} {
 		ch <- d
 	}

@@ -35,6 +35,7 @@ var exporterMetrics = []string{
 	"perf_runs_total",
 	"perf_run_schedule_lateness_seconds",
 	"perf_run_send_lateness_seconds",
+	"perf_run_corrected_latency_seconds",
 	"perf_run_latency_baseline_seconds",
 	"perf_profile_info",
 	"perf_profile_slo_latency_seconds",
