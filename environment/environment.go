@@ -56,11 +56,15 @@ type health struct {
 }
 
 // New builds an Environment from a validated config. Sources whose client
-// cannot be built are kept and report ReasonConfig on use.
+// cannot be built are kept and report ReasonConfig on use. A nil logger
+// discards.
 func New(cfg *config.Config, logger *slog.Logger, opts Options) *Environment {
 	timeout := opts.QueryTimeout
 	if timeout <= 0 {
 		timeout = DefaultQueryTimeout
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Environment{
 		logger:  logger,
