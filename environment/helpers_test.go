@@ -1,20 +1,19 @@
 package environment
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
 )
 
 // parseConfig reads a config the way the exporter does, so sources get
@@ -28,26 +27,9 @@ func parseConfig(t testing.TB, yaml string) *config.Config {
 	return cfg
 }
 
-// logBuffer collects an Environment's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	buf := &logBuffer{}
+// newLogger returns a logger and what it wrote.
+func newLogger() (*slog.Logger, *testutil.SyncBuffer) {
+	buf := &testutil.SyncBuffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -88,7 +70,7 @@ func upValues(t *testing.T, e *Environment) map[string]float64 {
 			out[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
 		}
 	}
-	if n := testutil.CollectAndCount(e, "perf_prometheus_up"); n != len(out) {
+	if n := promtestutil.CollectAndCount(e, "perf_prometheus_up"); n != len(out) {
 		t.Fatalf("collected %d series, gathered %d", n, len(out))
 	}
 	return out

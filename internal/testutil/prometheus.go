@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,25 +81,7 @@ func StartPrometheus(t testing.TB, opts PrometheusOptions) string {
 			client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 		}
 	}
-	probe := func(ctx context.Context, base string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/-/ready", nil)
-		if err != nil {
-			return err
-		}
-		if opts.ReadyUsername != "" {
-			req.SetBasicAuth(opts.ReadyUsername, opts.ReadyPassword)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /-/ready: %s", resp.Status)
-		}
-		return nil
-	}
-	return startServer(t, bin, args, scheme, probe)
+	return startServer(t, bin, args, scheme, httpProbe(client, "/-/ready", opts.ReadyUsername, opts.ReadyPassword))
 }
 
 // StartNodeExporter runs Debian's prometheus-node-exporter on a free
@@ -111,23 +91,30 @@ func StartPrometheus(t testing.TB, opts PrometheusOptions) string {
 func StartNodeExporter(t testing.TB, flags ...string) string {
 	t.Helper()
 	bin := Tool(t, "prometheus-node-exporter")
-	probe := func(ctx context.Context, base string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	base := startServer(t, bin, flags, "http", httpProbe(http.DefaultClient, "/metrics", "", ""))
+	return strings.TrimPrefix(base, "http://")
+}
+
+// httpProbe is ready when GET path answers 200.
+func httpProbe(client *http.Client, path, username, password string) func(ctx context.Context, base string) error {
+	return func(ctx context.Context, base string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		if err != nil {
 			return err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		if username != "" {
+			req.SetBasicAuth(username, password)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /metrics: %s", resp.Status)
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
 		}
 		return nil
 	}
-	base := startServer(t, bin, flags, "http", probe)
-	return strings.TrimPrefix(base, "http://")
 }
 
 // startServer starts bin with args plus --web.listen-address on a free
@@ -140,7 +127,7 @@ func startServer(t testing.TB, bin string, args []string, scheme string, probe f
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := FreeAddr(t)
 		base := scheme + "://" + addr
-		out := &syncBuffer{}
+		out := &SyncBuffer{}
 		cmd := exec.Command(bin, append(append([]string(nil), args...), "--web.listen-address="+addr)...)
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -248,22 +235,4 @@ func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
