@@ -16,6 +16,7 @@ func TestParseNighthawkJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResultInvariants(t, r)
+	checkPercentilesRise(t, r)
 	want := map[string]int64{"2xx": 950, "5xx": 40, "error": 6 + 2}
 	if !reflect.DeepEqual(r.Codes, want) {
 		t.Errorf("codes %v, want %v", r.Codes, want)
@@ -87,6 +88,7 @@ func TestParseNighthawkFortioFormat(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkResultInvariants(t, r)
+			checkPercentilesRise(t, r)
 			if r.Engine != config.EngineNighthawk || r.Codes["200"] != 56 || r.RequestedQPS != 30 || r.ActualDuration != 2000000429 {
 				t.Errorf("result %+v", r)
 			}

@@ -36,6 +36,7 @@ func TestParseOutputFortio(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkResultInvariants(t, r)
+			checkPercentilesRise(t, r)
 			if !reflect.DeepEqual(r.Codes, tc.codes) || r.Protocol != tc.protocol || r.Connections != tc.conns || r.RequestedQPS != tc.qps || int64(r.ActualDuration) != tc.durationNs {
 				t.Errorf("result %+v", r)
 			}
@@ -124,6 +125,25 @@ func TestFortioShapedLoadsIntoFortio(t *testing.T) {
 	}
 	if read < 15 {
 		t.Errorf("only %d samples read", read)
+	}
+}
+
+// Nighthawk's 2019 fortio output says Count 48 but lists buckets for 47
+// (it left out the minimum): the buckets win, and a note says so.
+func TestParseOutputPrefersBucketCounts(t *testing.T) {
+	r, err := ParseOutput("nighthawk", bytes.NewReader(readTestdata(t, "nighthawk/samples_fortio_data_small.json")), config.DefaultPercentiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResultInvariants(t, r)
+	checkPercentilesRise(t, r)
+	notes := strings.Join(r.Notes, "\n")
+	if r.Latency.Count != 47 || !strings.Contains(notes, "DurationHistogram.Count is 48 but its buckets hold 47: the buckets' count is used") {
+		t.Errorf("count %d, notes %q", r.Latency.Count, r.Notes)
+	}
+	// Its ActualDuration of 5 cannot be nanoseconds of a 5 s run.
+	if !strings.Contains(notes, "ActualDuration 5 is read as nanoseconds") {
+		t.Errorf("notes %q", r.Notes)
 	}
 }
 

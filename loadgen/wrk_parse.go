@@ -537,7 +537,12 @@ func (rep *wrkReport) wrkLatency(r *Result, percentiles []float64) {
 	var missing []float64
 	h.Percentiles, missing = pickPercentiles(percentiles, rep.distribution, nil)
 	h.Data = approximateBuckets(rep.distribution, h.Max, h.Count)
-	r.Notes = append(r.Notes, "wrk prints only p50, p75, p90 and p99 (and no minimum): the latency histogram is rebuilt from them, one bucket between two printed percentiles, so its shape is approximate")
+	r.Notes = append(r.Notes,
+		"wrk prints only p50, p75, p90 and p99 (and no minimum): the latency histogram is rebuilt from them, one bucket between two printed percentiles, so its shape is approximate",
+		// wrk 4's stats_correct: for each response slower than twice a
+		// connection's average time per request, it adds the responses the
+		// connection would have completed meanwhile.
+		"wrk corrects its latency percentiles for coordinated omission itself, assuming each connection's average pace: when the target stalls they run higher than the fortio engine's service time, and wrk does not print uncorrected ones")
 	if len(missing) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("wrk does not report %s", percentileList(missing)))
 	}

@@ -110,7 +110,7 @@ func TestParseWrkSamples(t *testing.T) {
 			file:  "wrk/local-wrk-4.1.0-latency.txt",
 			codes: map[string]int64{"2xx": 23148}, rps: 7710.89, duration: 3 * time.Second, requested: 3 * time.Second,
 			connections: 10, count: 23148, latency: pct{ms(1.27), ms(1.88)},
-			notes: []string{"rebuilt from them", "does not report p99.9"},
+			notes: []string{"rebuilt from them", "does not report p99.9", "wrk corrects its latency percentiles for coordinated omission itself"},
 		},
 		{
 			file:  "wrk/local-wrk-4.1.0-errors-latency.txt",
