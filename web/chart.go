@@ -109,7 +109,7 @@ func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRun
 	if len(runs) == 0 {
 		return nil
 	}
-	c := &latencyChart{plot: newPlot(880, 250, 64, 30, 20, 34)}
+	c := &latencyChart{plot: newPlot(880, 250, 64, 24, 44, 34)}
 	oldest, newest := runs[len(runs)-1].Start, runs[0].Start
 
 	maxLatency := 0.0
@@ -134,8 +134,8 @@ func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRun
 		if span <= 0 {
 			return round1((c.Left + c.Right) / 2)
 		}
-		// Keep the first and last points off the axes.
-		pad := 12.0
+		// Keep the first and last points, and their labels, off the edges.
+		pad := 24.0
 		return round1(c.Left + pad + (c.Right-c.Left-2*pad)*float64(t.Sub(oldest))/float64(span))
 	}
 	c.XTicks = timeTicks(oldest, newest, x)
@@ -157,7 +157,7 @@ func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRun
 		}
 		if len(pt.Marks) == 0 {
 			pt.Cross = fmt.Sprintf("M%g,%g l10,10 m0,-10 l-10,10", pt.X-5, c.Bottom-5)
-			desc = append(desc, "no latency measured")
+			desc = append(desc, "no p50 or p99 measured")
 		}
 		pt.Title = fmt.Sprintf("%s · %s · %s", formatTime(r.Start), r.Outcome, strings.Join(desc, ", "))
 		c.Points = append(c.Points, pt)
@@ -219,7 +219,7 @@ func newHistogramChart(h *stats.HistogramData) *histogramChart {
 	if h == nil || len(h.Data) == 0 {
 		return nil
 	}
-	c := &histogramChart{plot: newPlot(880, 270, 64, 30, 20, 40)}
+	c := &histogramChart{plot: newPlot(880, 270, 64, 30, 40, 40)}
 	var maxCount int64
 	gaps := 0
 	for i, b := range h.Data {

@@ -51,11 +51,12 @@ func (r testRun) doc() *loadgen.Document {
 		res.Codes = map[string]int64{loadgen.CodeError: 12}
 		res.ActualQPS = 0
 	} else {
-		// A long-tailed latency over about 40 histogram buckets.
+		// A long-tailed latency from 2 ms to 40 ms (times scale), over
+		// about 25 histogram buckets.
 		h := stats.NewHistogram(0, 0.001)
 		for i := range 3000 {
 			x := float64(i) / 3000
-			h.Record(r.scale * 0.0004 * math.Exp(7*x*x*x))
+			h.Record(r.scale * 0.002 * math.Exp(3*x*x*x))
 		}
 		res.Latency = h.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
 		res.Codes = map[string]int64{"200": 2990, "503": 9, loadgen.CodeError: 1}

@@ -74,10 +74,11 @@ func renderPage(w http.ResponseWriter, o Options, status int, name string, data 
 // formatLatency shows seconds as milliseconds (seconds from 1 s on) with
 // three significant digits: "0.412 ms", "25.3 ms", "1.25 s".
 func formatLatency(seconds float64) string {
-	if seconds >= 1 {
-		return strconv.FormatFloat(roundSignificant(seconds, 3), 'f', -1, 64) + " s"
+	// Rounded first, so 0.9996 s shows as 1 s rather than 1000 ms.
+	if ms := roundSignificant(seconds*1000, 3); ms < 1000 {
+		return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
 	}
-	return strconv.FormatFloat(roundSignificant(seconds*1000, 3), 'f', -1, 64) + " ms"
+	return strconv.FormatFloat(roundSignificant(seconds, 3), 'f', -1, 64) + " s"
 }
 
 // latencyOf formats a percentile of a run, "–" when it was not measured.

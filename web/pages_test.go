@@ -242,7 +242,7 @@ func TestRunPage(t *testing.T) {
 	p999, _ := documentPercentile(doc, 99.9)
 	for _, want := range []string{
 		"Run checkout-4", "success", "GET http://127.0.0.1:8080/echo",
-		"p99.9 " + formatLatency(p999), // percentile table
+		"p99.9 " + formatLatency(p999),                       // percentile table
 		"200 2990 99.67 %", "503 9 0.30 %", "error 1 0.03 %", // codes
 		"latency p99 1 s", "error_ratio 1.00 %", // objectives
 		"nodes load1 cluster 2 0", "avg(node_load1)", // environment

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+var screenshots = flag.String("screenshots", "", "also save screenshots of the pages the browser test loads into this directory")
+
+// browserRuns are a day of a profile's runs, one failed and one that
+// missed its objective, and a second profile.
+var browserRuns = func() []testRun {
+	var runs []testRun
+	scales := []float64{1, 1.1, 0.95, 1.05, 1.8, 0, 1, 0.9, 1.15, 1.05, 1.6, 1}
+	for i, scale := range scales {
+		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale}
+		switch {
+		case scale == 0:
+			r.outcome = loadgen.OutcomeFailure
+		case scale > 1.5:
+			r.outcome = loadgen.OutcomeSLOMissed
+		}
+		runs = append(runs, r)
+	}
+	for i := range 3 {
+		runs = append(runs, testRun{id: fmt.Sprintf("search-%d", i), profile: "search", start: t0.Add(time.Duration(i)*7*time.Hour + time.Hour), scale: 0.5})
+	}
+	return runs
+}()
+
+// TestPagesInBrowser loads the pages in a real headless Chromium: they
+// must load without a console message (script errors, and resources the
+// Content-Security-Policy refused: anything from the network), every
+// request must succeed, and the chart must have one point per stored run.
+func TestPagesInBrowser(t *testing.T) {
+	chromium := testutil.Tool(t, "chromium")
+	st := openHistory(t, browserRuns...)
+	last, err := st.Get(context.Background(), "checkout-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := New(Options{
+		Gatherer: prometheus.NewRegistry(), Version: "test",
+		Profiles: staticProfiles{profileStatus("checkout", last), profileStatus("search", nil)},
+		History:  st, Extra: ResultsAPI{Results: st}.Routes(),
+	})
+	log := &requestLog{}
+	mux := http.NewServeMux()
+	mux.Handle("/", pages)
+	// The control page breaks the rules the way a bad page would: it
+	// loads an image from a CDN, which the policy of our pages refuses.
+	mux.HandleFunc("GET /control", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Security-Policy", pageCSP)
+		fmt.Fprint(w, `<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body><img src="https://cdn.example.invalid/chart.png"></body></html>`)
+	})
+	srv := httptest.NewServer(log.wrap(mux))
+	// Cleanups, not defers: the parallel subtests run after this function
+	// returns. The log is checked once they are done, before the server
+	// closes.
+	t.Cleanup(srv.Close)
+
+	t.Run("control page", func(t *testing.T) {
+		t.Parallel()
+		_, console := loadInChromium(t, chromium, srv.URL+"/control")
+		if !slices.ContainsFunc(console, func(l string) bool { return strings.Contains(l, "Content Security Policy") }) {
+			t.Errorf("the console check sees nothing of the control page's refused image; console: %q", console)
+		}
+	})
+	t.Run("landing page", func(t *testing.T) {
+		t.Parallel()
+		dom, console := loadInChromium(t, chromium, srv.URL+"/")
+		if len(console) > 0 {
+			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
+		}
+		page := parsePage(t, dom)
+		for _, profile := range []string{"checkout", "search"} {
+			section := byID(page, "profile-"+profile)
+			if section == nil {
+				t.Fatalf("no section of profile %s in the DOM", profile)
+			}
+			var want []string
+			for _, r := range browserRuns {
+				if r.profile == profile {
+					want = append(want, r.id)
+				}
+			}
+			if got := chartRuns(section); !slices.Equal(got, want) {
+				t.Errorf("%s's chart has %d points %q, want one per stored run, oldest first: %q", profile, len(got), got, want)
+			}
+		}
+		screenshot(t, chromium, srv.URL+"/", "history.png")
+	})
+	t.Run("run page", func(t *testing.T) {
+		t.Parallel()
+		dom, console := loadInChromium(t, chromium, srv.URL+"/runs/checkout-10")
+		if len(console) > 0 {
+			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
+		}
+		page := parsePage(t, dom)
+		if got, want := len(findAll(page, hasClass("bar"))), len(browserRuns[10].doc().DurationHistogram.Data); got != want {
+			t.Errorf("%d histogram bars, want %d", got, want)
+		}
+		screenshot(t, chromium, srv.URL+"/runs/checkout-10", "run.png")
+	})
+	t.Cleanup(func() {
+		for _, r := range log.requests() {
+			if r.status >= 400 {
+				t.Errorf("the browser's request for %s got %d", r.path, r.status)
+			}
+		}
+	})
+}
+
+// chromiumFlags keep Chromium to the page: no sandbox (tests may run as
+// root), no GPU, nothing fetched on its own behalf.
+func chromiumFlags(t *testing.T) []string {
+	return []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run",
+		"--user-data-dir=" + t.TempDir(),
+	}
+}
+
+// loadInChromium loads url and returns the DOM after load, and the
+// messages the page wrote to the console (Chromium logs them, with script
+// errors and policy violations, as CONSOLE lines).
+func loadInChromium(t *testing.T, chromium, url string) (dom []byte, console []string) {
+	t.Helper()
+	// A bound on a hung browser, not a timing assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args := append(chromiumFlags(t), "--enable-logging=stderr", "--v=0", "--dump-dom", url)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, chromium, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium --dump-dom %s: %v\n%s", url, err, stderr.Bytes())
+	}
+	sc := bufio.NewScanner(&stderr)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), ":CONSOLE") {
+			console = append(console, sc.Text())
+		}
+	}
+	if !bytes.Contains(stdout.Bytes(), []byte("</html>")) {
+		t.Fatalf("chromium printed no DOM for %s:\n%s\n%s", url, stdout.Bytes(), stderr.Bytes())
+	}
+	return stdout.Bytes(), console
+}
+
+// screenshot saves a picture of url when -screenshots is set.
+func screenshot(t *testing.T, chromium, url, name string) {
+	if *screenshots == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	path := filepath.Join(*screenshots, name)
+	args := append(chromiumFlags(t), "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+path, url)
+	if out, err := exec.CommandContext(ctx, chromium, args...).CombinedOutput(); err != nil {
+		t.Errorf("chromium --screenshot: %v\n%s", err, out)
+		return
+	}
+	t.Logf("screenshot of %s: %s", url, path)
+}
+
+// requestLog records the status of every request a server answered.
+type requestLog struct {
+	mu  sync.Mutex
+	log []loggedRequest
+}
+
+type loggedRequest struct {
+	path   string
+	status int
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.log = append(l.log, loggedRequest{r.URL.Path, rec.status})
+	})
+}
+
+func (l *requestLog) requests() []loggedRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.log)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
