@@ -66,18 +66,24 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ Observer) (*Res
 		tool.args = inv.args(secs)
 		out := tool.run(ctx)
 		if ctx.Err() != nil {
-			return &Result{Engine: config.EngineNighthawk, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
+			return abortedResult(config.EngineNighthawk, p, time.Now(), "stopped during the warmup"), nil
 		}
 		if _, err := parseNighthawk(out.stdout, nil); err != nil {
 			return nil, fmt.Errorf("warmup: %w", out.failure(config.EngineNighthawk, err))
 		}
 	}
 
-	tool.args = inv.args(inv.seconds)
 	start := time.Now()
+	if ctx.Err() != nil {
+		return abortedResult(config.EngineNighthawk, p, start, "stopped before it started"), nil
+	}
+	tool.args = inv.args(inv.seconds)
 	out := tool.run(ctx)
 	r, err := parseNighthawk(out.stdout, p.Load.Percentiles)
 	if err != nil {
+		if out.interrupted {
+			return abortedResult(config.EngineNighthawk, p, start, out.failure(config.EngineNighthawk, err).Error()), nil
+		}
 		return nil, out.failure(config.EngineNighthawk, err)
 	}
 	if r.StartTime.IsZero() {
@@ -151,7 +157,13 @@ func nighthawkInvocation(p config.Profile) (nighthawkCall, error) {
 	}
 	perWorkerConns := l.Connections / workers
 	c.connections = perWorkerConns * workers
-	if c.connections != l.Connections {
+	switch {
+	case t.Protocol == config.ProtocolHTTP2:
+		// Nighthawk's --connections is HTTP/1 only: with --h2 each worker
+		// multiplexes its requests over one connection.
+		c.connections = workers
+		c.notes = append(c.notes, fmt.Sprintf("with HTTP/2 nighthawk multiplexes over one connection per worker: %d connections, not the %d asked for", workers, l.Connections))
+	case c.connections != l.Connections:
 		c.notes = append(c.notes, fmt.Sprintf("nighthawk opens --connections per worker: %d of the %d connections asked for", c.connections, l.Connections))
 	}
 	rps := float64(nighthawkMaxRPS)

@@ -141,8 +141,14 @@ func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were not sent because every connection was busy (%s); they are counted under code %q", n, nighthawkOverflow, CodeError))
 	}
 
+	maxRate := false
 	if o := out.Options; o != nil {
 		r.RequestedQPS = float64(o.RequestsPerSecond) * float64(workers)
+		// The rate the Nighthawk engine asks for when a profile wants no
+		// limit: the run went as fast as its connections allowed.
+		if o.RequestsPerSecond >= nighthawkMaxRPS {
+			r.RequestedQPS, maxRate = 0, true
+		}
 		r.Connections = int(min(int64(o.Connections)*int64(workers), 1<<31-1))
 		if o.Duration != "" {
 			d, err := parseProtoDuration(o.Duration)
@@ -194,7 +200,7 @@ func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
 	if h.Count < responses {
 		r.Notes = append(r.Notes, fmt.Sprintf("Nighthawk's latency statistic holds %d of the %d responses", h.Count, responses))
 	}
-	if blocking, ok := global.statistic(nighthawkBlockingStat); ok && blocking.Count > 0 {
+	if blocking, ok := global.statistic(nighthawkBlockingStat); ok && blocking.Count > 0 && !maxRate {
 		r.Notes = append(r.Notes, fmt.Sprintf("Nighthawk's sequencer was blocked %d times: requests could not leave on schedule (all connections busy), so the rate asked for was not held and, in Nighthawk's words, results are skewed", int64(blocking.Count)))
 	}
 	return r, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestNighthawkInvocation(t *testing.T) {
 			args: []string{"--h2", "--rps", "25", "--connections", "2", "--concurrency", "4", "--request-method", "POST",
 				"--request-header", "Authorization: Bearer s3cret", "--request-header", "X-B: 2", "--request-body-size", "5", "http://127.0.0.1:8080/echo"},
 			notes: []string{
-				"nighthawk opens --connections per worker: 8 of the 10 connections asked for",
+				"with HTTP/2 nighthawk multiplexes over one connection per worker: 4 connections, not the 10 asked for",
 				"nighthawk sends a body of 5 'a' bytes, not the profile's body: it can only set the body's size",
 			},
 		},
@@ -123,5 +124,54 @@ func TestNighthawkCancelKeepsTheReport(t *testing.T) {
 	}
 	if !r.Aborted || r.Requests() != 998 {
 		t.Errorf("aborted %v requests %d", r.Aborted, r.Requests())
+	}
+}
+
+// Stopped before the tool printed anything, or before it started: the run
+// is aborted, not failed.
+func TestNighthawkCancelBeforeAReport(t *testing.T) {
+	bin, argsFile := fakeEngine(t, "")
+	p := engineProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := NewNighthawk(bin, nil).Run(ctx, p, nil)
+	if err != nil || !r.Aborted || r.Requests() != 0 || !reflect.DeepEqual(r.Notes, []string{"stopped before it started"}) {
+		t.Errorf("result %+v, error %v", r, err)
+	}
+	if _, err := os.Stat(argsFile); !os.IsNotExist(err) {
+		t.Errorf("the tool ran: %v", err)
+	}
+
+	t.Setenv("FAKE_ENGINE_SLEEP", "30")
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	r, err = NewNighthawk(bin, nil).Run(ctx, p, nil)
+	if err != nil || !r.Aborted || r.Requests() != 0 || len(r.Notes) != 1 || !strings.HasPrefix(r.Notes[0], "nighthawk was interrupted before it printed a usable report") {
+		t.Errorf("result %+v, error %v", r, err)
+	}
+}
+
+// A blocked sequencer means the asked rate was not held, unless no rate
+// was asked for (the engine's qps 0 runs at nighthawk's largest --rps).
+func TestParseNighthawkBlockingAndMaxRate(t *testing.T) {
+	blocked := strings.Replace(string(readTestdata(t, "nighthawk/nighthawk-json-2workers.json")),
+		`"count": "0",
+     "id": "sequencer.blocking"`, `"count": "12",
+     "id": "sequencer.blocking"`, 1)
+	r, err := parseNighthawk([]byte(blocked), config.DefaultPercentiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RequestedQPS != 200 || !strings.Contains(strings.Join(r.Notes, "\n"), "Nighthawk's sequencer was blocked 12 times") {
+		t.Errorf("requested %g, notes %q", r.RequestedQPS, r.Notes)
+	}
+	maxRate := strings.Replace(blocked, `"requests_per_second": 100,`, `"requests_per_second": 1000000,`, 1)
+	r, err = parseNighthawk([]byte(maxRate), config.DefaultPercentiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RequestedQPS != 0 || strings.Contains(strings.Join(r.Notes, "\n"), "sequencer was blocked") {
+		t.Errorf("requested %g, notes %q", r.RequestedQPS, r.Notes)
 	}
 }

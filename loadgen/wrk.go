@@ -76,18 +76,24 @@ func (w *Wrk) Run(ctx context.Context, p config.Profile, _ Observer) (*Result, e
 		tool.args = inv.args(scriptPath, secs)
 		out := tool.run(ctx)
 		if ctx.Err() != nil {
-			return &Result{Engine: w.flavour, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
+			return abortedResult(w.flavour, p, time.Now(), "stopped during the warmup"), nil
 		}
 		if _, err := parseWrk(out.stdout, w.flavour, nil); err != nil {
 			return nil, fmt.Errorf("warmup: %w", out.failure(w.flavour, err))
 		}
 	}
 
-	tool.args = inv.args(scriptPath, inv.seconds)
 	start := time.Now()
+	if ctx.Err() != nil {
+		return abortedResult(w.flavour, p, start, "stopped before it started"), nil
+	}
+	tool.args = inv.args(scriptPath, inv.seconds)
 	out := tool.run(ctx)
 	r, err := parseWrk(out.stdout, w.flavour, p.Load.Percentiles)
 	if err != nil {
+		if out.interrupted {
+			return abortedResult(w.flavour, p, start, out.failure(w.flavour, err).Error()), nil
+		}
 		return nil, out.failure(w.flavour, err)
 	}
 	r.StartTime = start

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/perf-exporter/perf-exporter/config"
 )
 
 // ErrEngineNotInstalled is matched (errors.Is) by the error an external
@@ -198,6 +200,16 @@ func (o externalRun) exitNote(engine string) []string {
 		return nil
 	}
 	return []string{fmt.Sprintf("%s exited with an error after printing its report: %v%s", engine, o.err, o.stderrSuffix())}
+}
+
+// abortedResult is the result of a run stopped before the tool printed a
+// report: nothing was measured, but the run was aborted, not failed.
+func abortedResult(engine string, p config.Profile, start time.Time, note string) *Result {
+	return &Result{
+		Engine: engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
+		StartTime: start, RequestedDuration: p.Load.Duration.D(), RequestedQPS: max(p.Load.QPS, 0),
+		Aborted: true, Notes: []string{note},
+	}
 }
 
 // wholeSeconds rounds a duration up to whole seconds, at least one: wrk,
