@@ -3,11 +3,15 @@ package main
 import (
 	"net/http"
 
+	"github.com/perf-exporter/perf-exporter/environment"
 	"github.com/perf-exporter/perf-exporter/store"
 	pweb "github.com/perf-exporter/perf-exporter/web"
 )
 
-// resultRoutes are the result history endpoints mounted next to the core API.
-func resultRoutes(st *store.Store) map[string]http.Handler {
-	return pweb.ResultsAPI{Results: st}.Routes()
+// extraRoutes are the endpoints of the history and environment features,
+// mounted next to the core API.
+func extraRoutes(st *store.Store, env *environment.Environment) map[string]http.Handler {
+	routes := pweb.ResultsAPI{Results: st}.Routes()
+	routes["GET /api/v1/prometheus"] = environment.CheckHandler(env)
+	return routes
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/dashboards"
+	"github.com/perf-exporter/perf-exporter/environment"
 	"github.com/perf-exporter/perf-exporter/loadgen"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
@@ -75,7 +76,8 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 
 	reg := prometheus.NewRegistry()
 	runs := collector.NewRuns()
-	reg.MustRegister(runs, versioncollector.NewCollector("perf_exporter"))
+	env := environment.New(cfg, logger, environment.Options{})
+	reg.MustRegister(runs, env, versioncollector.NewCollector("perf_exporter"))
 	reloads := collector.NewReload(reg)
 	reloads.Record(true, time.Now())
 
@@ -83,10 +85,11 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Engines: func(cfg *config.Config, name string) (loadgen.Engine, error) {
 			return loadgen.New(name, cfg.Engines, logger)
 		},
-		Recorder: runs,
-		History:  st,
-		Logger:   logger,
-		Split:    f.split,
+		Recorder:    runs,
+		History:     st,
+		Environment: env,
+		Logger:      logger,
+		Split:       f.split,
 	})
 	if err := restoreHistory(ctx, logger, st, runs, sched, cfg); err != nil {
 		return err
@@ -108,6 +111,8 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 				reloads.Record(false, time.Now())
 				return err
 			}
+			env.ApplyConfig(next)
+			go env.Check(ctx)
 			logger.Info("config reloaded", "profiles", len(next.Profiles))
 		}
 		reloads.Record(true, time.Now())
@@ -120,7 +125,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Profiles: sched,
 		Reload:   reload,
 		Ready:    &ready,
-		Extra:    resultRoutes(st),
+		Extra:    extraRoutes(st, env),
 		Logger:   logger,
 		Version:  version.Info(),
 	})
@@ -133,6 +138,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	}
 	sched.Start()
 	ready.Store(true)
+	go env.Check(ctx) // perf_prometheus_up from the start, not only after a run
 	provisionBoards(ctx, logger, cfg)
 
 	hup := make(chan os.Signal, 1)
