@@ -59,7 +59,7 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ Observer) (*Res
 		return nil, fmt.Errorf("nighthawk: %w", err)
 	}
 	tool := externalTool{engine: config.EngineNighthawk, bin: bin, logger: n.logger, grace: nighthawkGrace,
-		redact: func(args []string) []string { return redactHeaderArgs(args, "--request-header", &p.Target) }}
+		redact: func(args []string) []string { return redactArgs(args, "--request-header", &p.Target) }}
 
 	if warmup := p.Load.Warmup.D(); warmup > 0 {
 		secs, _ := wholeSeconds(warmup)
@@ -212,19 +212,4 @@ func nighthawkInvocation(p config.Profile) (nighthawkCall, error) {
 	}
 	c.url = t.URL
 	return c, nil
-}
-
-// redactHeaderArgs returns a copy of args with the values of secret headers
-// given through flag replaced, for logging.
-func redactHeaderArgs(args []string, flag string, t *config.Target) []string {
-	out := append([]string(nil), args...)
-	for i := 1; i < len(out); i++ {
-		if out[i-1] != flag {
-			continue
-		}
-		if name, _, ok := strings.Cut(out[i], ":"); ok && t.IsSecretHeader(strings.TrimSpace(name)) {
-			out[i] = name + ": <secret>"
-		}
-	}
-	return out
 }

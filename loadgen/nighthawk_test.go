@@ -99,8 +99,9 @@ func TestNighthawkEngineWithAStandIn(t *testing.T) {
 	if got := readLines(t, argsFile); !reflect.DeepEqual(got, want) {
 		t.Errorf("args\n got %q\nwant %q", got, want)
 	}
-	if strings.Contains(logs.String(), "s3cret") || !strings.Contains(logs.String(), "Authorization: <secret>") {
-		t.Errorf("secret header in the logs, or no redacted one:\n%s", logs.String())
+	if strings.Contains(logs.String(), "s3cret") || !strings.Contains(logs.String(), "Authorization: <secret>") ||
+		strings.Contains(logs.String(), "status=503") || !strings.Contains(logs.String(), "http://127.0.0.1:8080/echo") {
+		t.Errorf("secret header or query string in the logs, or nothing redacted:\n%s", logs.String())
 	}
 	checkResultInvariants(t, r)
 	if r.Engine != "nighthawk" || r.RequestedQPS != 200 || r.Connections != 4 || r.Requests() != 998 || r.Aborted || r.URL != "http://127.0.0.1:8080/echo" {

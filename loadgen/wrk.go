@@ -69,7 +69,8 @@ func (w *Wrk) Run(ctx context.Context, p config.Profile, _ Observer) (*Result, e
 		defer remove()
 		scriptPath = path
 	}
-	tool := externalTool{engine: w.flavour, bin: bin, logger: w.logger, resendInterrupt: true, grace: wrkGrace}
+	tool := externalTool{engine: w.flavour, bin: bin, logger: w.logger, resendInterrupt: true, grace: wrkGrace,
+		redact: func(args []string) []string { return redactArgs(args, "-H", &p.Target) }}
 
 	if warmup := p.Load.Warmup.D(); warmup > 0 {
 		secs, _ := wholeSeconds(warmup)

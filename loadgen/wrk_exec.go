@@ -202,6 +202,25 @@ func (o externalRun) exitNote(engine string) []string {
 	return []string{fmt.Sprintf("%s exited with an error after printing its report: %v%s", engine, o.err, o.stderrSuffix())}
 }
 
+// redactArgs returns a copy of a command line for logging: the target URL
+// (the last argument) without credentials or query string, and the values
+// of secret headers given with headerFlag replaced.
+func redactArgs(args []string, headerFlag string, t *config.Target) []string {
+	out := append([]string(nil), args...)
+	for i := 1; i < len(out); i++ {
+		if out[i-1] != headerFlag {
+			continue
+		}
+		if name, _, ok := strings.Cut(out[i], ":"); ok && t.IsSecretHeader(strings.TrimSpace(name)) {
+			out[i] = name + ": <secret>"
+		}
+	}
+	if n := len(out); n > 0 {
+		out[n-1] = config.PublicURL(out[n-1])
+	}
+	return out
+}
+
 // abortedResult is the result of a run stopped before the tool printed a
 // report: nothing was measured, but the run was aborted, not failed.
 func abortedResult(engine string, p config.Profile, start time.Time, note string) *Result {
