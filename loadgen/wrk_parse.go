@@ -538,7 +538,7 @@ func (rep *wrkReport) wrkLatency(r *Result, percentiles []float64) {
 	h.Percentiles, missing = pickPercentiles(percentiles, rep.distribution, nil)
 	h.Data = approximateBuckets(rep.distribution, h.Max, h.Count)
 	r.Notes = append(r.Notes,
-		"wrk prints only p50, p75, p90 and p99 (and no minimum): the latency histogram is rebuilt from them, one bucket between two printed percentiles, so its shape is approximate",
+		"wrk prints only p50, p75, p90 and p99 (and no minimum): the latency histogram is rebuilt from them, the requests below p50 at p50 and the others spread evenly between the printed percentiles and the maximum, so its shape is approximate",
 		// wrk 4's stats_correct: for each response slower than twice a
 		// connection's average time per request, it adds the responses the
 		// connection would have completed meanwhile.
@@ -548,13 +548,35 @@ func (rep *wrkReport) wrkLatency(r *Result, percentiles []float64) {
 	}
 }
 
-// approximateBuckets rebuilds a histogram from a few percentiles: the
-// requests between two printed percentiles fall in one bucket spanning
-// them, and those above the last one in a bucket up to the maximum.
+// approximateSteps is how many buckets approximateBuckets makes between two
+// printed percentiles.
+const approximateSteps = 10
+
+// approximateBuckets rebuilds a histogram from a few percentiles, for
+// consumers that place each bucket's requests at its midpoint (the
+// cumulative Prometheus histogram). The requests up to the first printed
+// percentile sit at that percentile, an upper bound since wrk prints no
+// minimum; between two printed percentiles, and from the last one to the
+// maximum, the requests spread evenly over approximateSteps buckets of
+// linearly interpolated bounds. Every printed percentile stays exact.
 func approximateBuckets(printed []stats.Percentile, maxValue float64, count int64) []stats.Bucket {
+	type point struct {
+		value float64
+		cum   int64
+	}
+	var points []point
+	for _, pc := range printed {
+		cum := min(count, int64(math.Round(float64(count)*pc.Percentile/100)))
+		if maxValue > pc.Value {
+			cum = min(cum, count-1) // the maximum is a request too
+		}
+		points = append(points, point{pc.Value, cum})
+	}
+	points = append(points, point{math.Max(maxValue, 0), count})
+
 	var out []stats.Bucket
 	var prevCum int64
-	prev := 0.0
+	prev := points[0].value
 	add := func(end float64, cum int64) {
 		end = math.Max(end, prev)
 		if cum > prevCum {
@@ -567,14 +589,15 @@ func approximateBuckets(printed []stats.Percentile, maxValue float64, count int6
 		}
 		prev = end
 	}
-	for _, pc := range printed {
-		cum := min(count, int64(math.Round(float64(count)*pc.Percentile/100)))
-		if maxValue > pc.Value {
-			cum = min(cum, count-1) // the maximum is a request too
+	add(points[0].value, points[0].cum)
+	for i := 1; i < len(points); i++ {
+		a, b := points[i-1], points[i]
+		for j := int64(1); j <= approximateSteps; j++ {
+			value := a.value + (b.value-a.value)*float64(j)/approximateSteps
+			cum := a.cum + (b.cum-a.cum)*j/approximateSteps
+			add(value, max(cum, prevCum))
 		}
-		add(pc.Value, cum)
 	}
-	add(maxValue, count)
 	return out
 }
 

@@ -336,3 +336,25 @@ func TestApproximateBucketsHoldEveryRequest(t *testing.T) {
 		}
 	}
 }
+
+// The rebuilt wrk histogram passes through every printed percentile: some
+// bucket ends at the printed value with that cumulative share.
+func TestApproximateBucketsKeepPrintedPercentiles(t *testing.T) {
+	r, err := parseWrk(readTestdata(t, "wrk/local-wrk-4.1.0-errors-latency.txt"), config.EngineWrk, config.DefaultPercentiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Latency
+	if len(h.Data) < 40 || h.Data[0].Start != 0.00544 || h.Data[len(h.Data)-1].End != 0.00687 {
+		t.Fatalf("buckets: %d, first %+v, last %+v", len(h.Data), h.Data[0], h.Data[len(h.Data)-1])
+	}
+	for _, pc := range h.Percentiles {
+		found := false
+		for _, b := range h.Data {
+			found = found || (b.End == pc.Value && math.Abs(b.Percent-pc.Percentile) < 0.05)
+		}
+		if !found {
+			t.Errorf("no bucket ends at p%g = %g", pc.Percentile, pc.Value)
+		}
+	}
+}
