@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/html"
 
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
 	"github.com/perf-exporter/perf-exporter/loadgen"
@@ -85,11 +86,7 @@ func TestPagesInBrowser(t *testing.T) {
 	})
 	t.Run("landing page", func(t *testing.T) {
 		t.Parallel()
-		dom, console := loadInChromium(t, chromium, srv.URL+"/")
-		if len(console) > 0 {
-			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
-		}
-		page := parsePage(t, dom)
+		page := loadCleanly(t, chromium, srv.URL+"/")
 		for _, profile := range []string{"checkout", "search"} {
 			section := byID(page, "profile-"+profile)
 			if section == nil {
@@ -109,11 +106,7 @@ func TestPagesInBrowser(t *testing.T) {
 	})
 	t.Run("run page", func(t *testing.T) {
 		t.Parallel()
-		dom, console := loadInChromium(t, chromium, srv.URL+"/runs/checkout-10")
-		if len(console) > 0 {
-			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
-		}
-		page := parsePage(t, dom)
+		page := loadCleanly(t, chromium, srv.URL+"/runs/checkout-10")
 		if got, want := len(findAll(page, hasClass("bar"))), len(browserRuns[10].doc().DurationHistogram.Data); got != want {
 			t.Errorf("%d histogram bars, want %d", got, want)
 		}
@@ -136,6 +129,17 @@ func chromiumFlags(t *testing.T) []string {
 		"--disable-component-update", "--disable-sync", "--no-first-run",
 		"--user-data-dir=" + t.TempDir(),
 	}
+}
+
+// loadCleanly loads url in Chromium, fails the test on any console
+// message, and returns the DOM after load.
+func loadCleanly(t *testing.T, chromium, url string) *html.Node {
+	t.Helper()
+	dom, console := loadInChromium(t, chromium, url)
+	if len(console) > 0 {
+		t.Errorf("%s: console messages:\n%s", url, strings.Join(console, "\n"))
+	}
+	return parsePage(t, dom)
 }
 
 // loadInChromium loads url and returns the DOM after load, and the
