@@ -25,13 +25,16 @@ profiles:
   - name: fast
     schedule: "@every 2s"
     run_on_start: true
-    target: {url: "%[1]s/echo"}
+    target: {url: "%[1]s/echo?status=503:1"}
     load: {qps: 200, connections: 4, duration: 2s}
+    slo: {latency: {"99": 50ms}, error_ratio: 0.05}
   - name: delayed
     schedule: "@every 2s"
     run_on_start: true
     target: {url: "%[1]s/echo?delay=20ms"}
     load: {qps: 200, connections: 8, duration: 2s}
+    slo: {latency: {"99": 100ms}}
+    max_success_age: 1m
 `
 
 // exporter starts target and serve with the given config template and
@@ -157,6 +160,7 @@ func TestScrapedByRealPrometheus(t *testing.T) {
 	// ticks that find their profile still running are counted as skipped.
 	waitQuery(t, prom, `sum by (profile) (perf_runs_total{result="skipped"})`, []string{"delayed"}, func(_ string, v float64) bool { return v >= 1 })
 
+	testBoardQueries(t, base, prom, profiles)
 	testBadReloadKeepsProfiles(t, base, cfgFile, prom)
 
 	if err := proc.Stop(30 * time.Second); err != nil {
