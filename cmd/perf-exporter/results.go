@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/perf-exporter/perf-exporter/environment"
@@ -10,8 +11,8 @@ import (
 
 // extraRoutes are the endpoints of the history and environment features,
 // mounted next to the core API.
-func extraRoutes(st *store.Store, env *environment.Environment) map[string]http.Handler {
-	routes := pweb.ResultsAPI{Results: st}.Routes()
+func extraRoutes(logger *slog.Logger, st *store.Store, env *environment.Environment) map[string]http.Handler {
+	routes := pweb.ResultsAPI{Results: st, Logger: logger}.Routes()
 	routes["GET /api/v1/prometheus"] = environment.CheckHandler(env)
 	return routes
 }

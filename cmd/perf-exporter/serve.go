@@ -125,9 +125,12 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Profiles: sched,
 		Reload:   reload,
 		Ready:    &ready,
-		Extra:    extraRoutes(st, env),
-		Logger:   logger,
-		Version:  version.Info(),
+		Extra:    extraRoutes(logger, st, env),
+		History:  st,
+		// The landing page's baseline line follows the config in force at start.
+		BaselineRuns: cfg.Global.BaselineRuns,
+		Logger:       logger,
+		Version:      version.Info(),
 	})
 	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
