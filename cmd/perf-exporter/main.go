@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -43,7 +44,7 @@ func run(args []string) int {
 	}
 	commands = append(commands, extraCommands(app, check, dashboards)...)
 
-	selected, err := app.Parse(args)
+	selected, err := app.Parse(joinDashValues(args))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "perf-exporter: %v (try --help)\n", err)
 		return 1
@@ -61,4 +62,23 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "perf-exporter: %q needs a subcommand (try --help)\n", selected)
 	return 1
+}
+
+// joinDashValues turns "--flag -" into "--flag=-": kingpin's lexer reads a
+// lone "-" as an empty value, and "-" means stdout or stdin here
+// (run --json -, transform -).
+func joinDashValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		prev := ""
+		if i > 0 {
+			prev = args[i-1]
+		}
+		if a == "-" && strings.HasPrefix(prev, "--") && !strings.Contains(prev, "=") && len(out) > 0 {
+			out[len(out)-1] += "=-"
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
