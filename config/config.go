@@ -198,6 +198,10 @@ const (
 // DefaultPercentiles are reported when a profile does not choose.
 var DefaultPercentiles = []float64{50, 75, 90, 99, 99.9}
 
+// WrkPercentiles are the only percentiles wrk prints (its "Latency
+// Distribution"); a wrk profile cannot report others.
+var WrkPercentiles = []float64{50, 75, 90, 99}
+
 // Default values, applied by ApplyDefaults.
 const (
 	DefaultConnections  = 8
@@ -260,6 +264,9 @@ func (p *Profile) ApplyDefaults() {
 	}
 	if len(p.Load.Percentiles) == 0 {
 		p.Load.Percentiles = append([]float64(nil), DefaultPercentiles...)
+		if p.Engine == EngineWrk {
+			p.Load.Percentiles = append([]float64(nil), WrkPercentiles...)
+		}
 	}
 }
 

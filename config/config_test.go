@@ -79,6 +79,7 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-engines.yaml:11: profile "b": slo.latency percentile 95 is not in load.percentiles [50 75 90 99 99.9], so it is never measured`,
 			`testdata/bad-engines.yaml:11: profile "b": slo.error_ratio must be between 0 and 1, got 2`,
 			`testdata/bad-engines.yaml:12: profile "b": unknown environment set "nodez" (built in: nodes, kubernetes, istio, linkerd; or define it under environment_sets)`,
+			`testdata/bad-engines.yaml:17: profile "c": engine wrk reports only percentiles [50 75 90 99], not 99.9 (use wrk2 or fortio)`,
 		}},
 	}
 	for _, tc := range tests {

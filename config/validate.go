@@ -249,6 +249,9 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
 	seen := map[float64]bool{}
 	for i, pc := range l.Percentiles {
+		if p.Engine == EngineWrk && !containsFloat(WrkPercentiles, pc) {
+			v.errorf(append(at, "percentiles", i), "%s: engine wrk reports only percentiles %v, not %g (use wrk2 or fortio)", ctx, WrkPercentiles, pc)
+		}
 		if pc <= 0 || pc >= 100 {
 			v.errorf(append(at, "percentiles", i), "%s: percentile %g must be above 0 and below 100", ctx, pc)
 		}

@@ -106,14 +106,9 @@ func NewDocument(r *Result, info DocumentInfo) *Document {
 	if r.RequestedQPS > 0 {
 		requested = strconv.FormatFloat(r.RequestedQPS, 'f', -1, 64)
 	}
-	retCodes := make(map[string]int64, len(r.Codes))
 	codes := make(map[string]int64, len(r.Codes))
 	for code, n := range r.Codes {
 		codes[code] = n
-		if code == CodeError {
-			code = "-1"
-		}
-		retCodes[code] += n
 	}
 	latency := r.Latency
 	if latency == nil {
@@ -131,7 +126,7 @@ func NewDocument(r *Result, info DocumentInfo) *Document {
 		Version:           r.Engine,
 		DurationHistogram: latency,
 		ID:                info.RunID,
-		RetCodes:          retCodes,
+		RetCodes:          FortioRetCodes(r.Codes, r.Protocol),
 		URL:               r.URL,
 		NumConnections:    r.Connections,
 		Sizes:             &stats.HistogramData{},

@@ -81,6 +81,10 @@ func (p *Progress) print() {
 	rate := float64(n) / elapsed.Seconds()
 	frac := min(elapsed.Seconds()/p.duration.Seconds(), 1)
 	stats := fmt.Sprintf("%5.1fs/%s  %d requests  %.0f req/s  %d errors", elapsed.Seconds(), p.duration, n, rate, p.errors.Load())
+	if n == 0 {
+		// External engines (wrk, wrk2, Nighthawk) report only at the end.
+		stats = fmt.Sprintf("%5.1fs/%s", elapsed.Seconds(), p.duration)
+	}
 	if !p.terminal {
 		fmt.Fprintf(p.out, "progress: %3.0f%%  %s\n", frac*100, stats)
 		return

@@ -71,7 +71,10 @@ func writePercentiles(w io.Writer, h, corrected, lateness *stats.HistogramData) 
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "min %s, avg %s, max %s\n", formatSeconds(h.Min), formatSeconds(h.Avg), formatSeconds(h.Max))
+	if h.Min > 0 { // wrk does not report its minimum
+		fmt.Fprintf(w, "min %s, ", formatSeconds(h.Min))
+	}
+	fmt.Fprintf(w, "avg %s, max %s\n", formatSeconds(h.Avg), formatSeconds(h.Max))
 }
 
 func valueAt(h *stats.HistogramData, p float64) float64 {
@@ -86,25 +89,42 @@ func valueAt(h *stats.HistogramData, p float64) float64 {
 	return 0
 }
 
-// writeHistogram draws the non-empty latency buckets as bars.
+// maxHistogramRows keeps the text histogram on one screen.
+const maxHistogramRows = 24
+
+// writeHistogram draws the non-empty latency buckets as bars, merging
+// neighbours when there are more than fit on a screen.
 func writeHistogram(w io.Writer, h *stats.HistogramData) {
-	const width = 40
-	var peak int64
+	var rows []stats.Bucket
 	for _, b := range h.Data {
-		peak = max(peak, b.Count)
+		if b.Count > 0 {
+			rows = append(rows, b)
+		}
 	}
-	if peak == 0 {
+	if len(rows) == 0 {
 		return
 	}
+	if per := (len(rows) + maxHistogramRows - 1) / maxHistogramRows; per > 1 {
+		merged := make([]stats.Bucket, 0, maxHistogramRows)
+		for i := 0; i < len(rows); i += per {
+			group := rows[i:min(i+per, len(rows))]
+			m := group[0]
+			for _, b := range group[1:] {
+				m.Count += b.Count
+				m.End, m.Percent = b.End, b.Percent
+			}
+			merged = append(merged, m)
+		}
+		rows = merged
+	}
+	const width = 40
+	var peak int64
+	for _, b := range rows {
+		peak = max(peak, b.Count)
+	}
 	fmt.Fprintln(w, "latency histogram (bucket, requests, cumulative %):")
-	for _, b := range h.Data {
-		if b.Count == 0 {
-			continue
-		}
-		bar := int(float64(b.Count) / float64(peak) * width)
-		if bar == 0 {
-			bar = 1
-		}
+	for _, b := range rows {
+		bar := max(int(float64(b.Count)/float64(peak)*width), 1)
 		fmt.Fprintf(w, "%10s - %-10s %7d %5.1f%% %s\n", formatSeconds(b.Start), formatSeconds(b.End), b.Count, b.Percent, strings.Repeat("#", bar))
 	}
 }
