@@ -1,0 +1,52 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fortio.org/fortio/stats"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/loadgen"
+)
+
+func TestSummaryShowsVerdictsAndFitsHistogram(t *testing.T) {
+	h := stats.NewHistogram(0, 0.0001)
+	for i := range 5000 {
+		h.Record(0.0001 * float64(i%900)) // spread over many buckets
+	}
+	r := &loadgen.Result{Engine: "fortio", Protocol: "http1", URL: "http://t/echo", ActualDuration: time.Second,
+		ActualQPS: 5000, Connections: 4, Codes: map[string]int64{"200": 4990, "503": 10},
+		Latency: h.Export().CalcPercentiles([]float64{50, 99})}
+	doc := loadgen.NewDocument(r, loadgen.DocumentInfo{Profile: "run", Outcome: loadgen.OutcomeSLOMissed, Method: "GET",
+		Verdicts: []loadgen.Verdict{{Objective: "latency p99", Target: 0.01, Actual: 0.089, Met: false}}})
+	var buf bytes.Buffer
+	WriteSummary(&buf, doc)
+	out := buf.String()
+	for _, want := range []string{"GET http://t/echo (fortio, http1)", "codes: 200: 4990, 503: 10", "MISSED latency p99", "result: slo_missed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	_, hist, _ := strings.Cut(out, "latency histogram")
+	hist, _, _ = strings.Cut(hist, "\n\n")
+	if rows := strings.Count(hist, "\n") - 1; rows > maxHistogramRows || rows < 10 {
+		t.Errorf("histogram has %d rows, want 10..%d:\n%s", rows, maxHistogramRows, hist)
+	}
+}
+
+func TestProgressPrintsPlainLinesOffTerminal(t *testing.T) {
+	var buf testutil.SyncBuffer
+	p := NewProgress(context.Background(), &buf, false, time.Second)
+	p.ObserveRequest(time.Millisecond, "200")
+	p.ObserveRequest(time.Millisecond, "503")
+	time.Sleep(2100 * time.Millisecond)
+	p.Stop()
+	out := buf.String()
+	if !strings.Contains(out, "progress:") || !strings.Contains(out, "2 requests") || !strings.Contains(out, "1 errors") || strings.Contains(out, "\r") {
+		t.Errorf("progress output %q", out)
+	}
+}
