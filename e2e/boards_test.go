@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -77,14 +75,8 @@ func metricNames(expr parser.Expr) []string {
 // exposedMetrics reads the exporter's exposition: every series name in it.
 func exposedMetrics(t *testing.T, base string) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	tp := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := tp.TextToMetricFamilies(strings.NewReader(string(body)))
+	families, err := tp.TextToMetricFamilies(strings.NewReader(scrape(t, base)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,11 +144,9 @@ func TestReloadRestartAndExposition(t *testing.T) {
 	bin := testutil.BuildBinary(t)
 	target := startTarget(t, bin)
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
+	var cfgFile string
 	write := func(runOnStart bool, extra string) {
-		if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(restartConfig, runOnStart, target)+extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		cfgFile = writeConfig(t, dir, fmt.Sprintf(restartConfig, runOnStart, "%s")+extra, target)
 	}
 	write(true, "")
 	addr := testutil.FreeAddr(t)

@@ -42,20 +42,23 @@ profiles:
 func exporter(t *testing.T, configTemplate string) (string, string, *testutil.Process) {
 	t.Helper()
 	bin := testutil.BuildBinary(t)
-	targetAddr := testutil.FreeAddr(t)
-	testutil.StartProcess(t, bin, "target", "--listen", targetAddr)
-	testutil.WaitHTTP(t, "http://"+targetAddr+"/echo", 10*time.Second)
-
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(configTemplate, "http://"+targetAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := writeConfig(t, dir, configTemplate, startTarget(t, bin))
 	addr := testutil.FreeAddr(t)
 	proc := testutil.StartProcess(t, bin, "--config.file", cfgFile, "--web.listen-address", addr,
 		"--storage.path", filepath.Join(dir, "data"))
 	testutil.WaitHTTP(t, "http://"+addr+"/-/ready", 10*time.Second)
 	return "http://" + addr, cfgFile, proc
+}
+
+// writeConfig writes dir/config.yaml from a template taking the target URL.
+func writeConfig(t *testing.T, dir, configTemplate, targetURL string) string {
+	t.Helper()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(configTemplate, targetURL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgFile
 }
 
 func promAPI(t *testing.T, url string) v1.API {

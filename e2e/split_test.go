@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,14 +22,8 @@ profiles:
 // throughput and exact percentiles.
 func TestSplitAcrossTwoReplicas(t *testing.T) {
 	bin := testutil.BuildBinary(t)
-	targetAddr := testutil.FreeAddr(t)
-	testutil.StartProcess(t, bin, "target", "--listen", targetAddr)
-	testutil.WaitHTTP(t, "http://"+targetAddr+"/echo", 10*time.Second)
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(splitProfile, "http://"+targetAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := writeConfig(t, dir, splitProfile, startTarget(t, bin))
 	var replicas []string
 	for i := range 2 {
 		addr := testutil.FreeAddr(t)

@@ -86,18 +86,7 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ Observer) (*Res
 		}
 		return nil, out.failure(config.EngineNighthawk, err)
 	}
-	if r.StartTime.IsZero() {
-		r.StartTime = start
-	}
-	r.Engine = config.EngineNighthawk
-	r.URL = config.PublicURL(p.Target.URL)
-	r.Protocol = p.Target.Protocol
-	r.RequestedDuration = p.Load.Duration.D()
-	r.RequestedQPS = max(p.Load.QPS, 0)
-	r.Connections = inv.connections
-	r.Aborted = r.Aborted || out.interrupted
-	r.Notes = append(append(inv.notes, r.Notes...), out.exitNote(config.EngineNighthawk)...)
-	return r, nil
+	return completeExternal(r, config.EngineNighthawk, p, start, inv.connections, inv.notes, out), nil
 }
 
 // nighthawkCall is a profile translated into nighthawk_client's command

@@ -97,15 +97,7 @@ func (w *Wrk) Run(ctx context.Context, p config.Profile, _ Observer) (*Result, e
 		}
 		return nil, out.failure(w.flavour, err)
 	}
-	r.StartTime = start
-	r.URL = config.PublicURL(p.Target.URL)
-	r.Protocol = p.Target.Protocol
-	r.RequestedDuration = p.Load.Duration.D()
-	r.RequestedQPS = max(p.Load.QPS, 0)
-	r.Connections = inv.connections
-	r.Aborted = r.Aborted || out.interrupted
-	r.Notes = append(append(inv.notes, r.Notes...), out.exitNote(w.flavour)...)
-	return r, nil
+	return completeExternal(r, w.flavour, p, start, inv.connections, inv.notes, out), nil
 }
 
 // wrkInvocation is a profile translated into wrk's command line.

@@ -223,6 +223,23 @@ func redactArgs(args []string, headerFlag string, t *config.Target) []string {
 
 // abortedResult is the result of a run stopped before the tool printed a
 // report: nothing was measured, but the run was aborted, not failed.
+// completeExternal fills in what an external tool's report does not say
+// about the run: the profile's target and load, and how the run ended.
+func completeExternal(r *Result, engine string, p config.Profile, start time.Time, connections int, notes []string, out externalRun) *Result {
+	if r.StartTime.IsZero() {
+		r.StartTime = start
+	}
+	r.Engine = engine
+	r.URL = config.PublicURL(p.Target.URL)
+	r.Protocol = p.Target.Protocol
+	r.RequestedDuration = p.Load.Duration.D()
+	r.RequestedQPS = max(p.Load.QPS, 0)
+	r.Connections = connections
+	r.Aborted = r.Aborted || out.interrupted
+	r.Notes = append(append(notes, r.Notes...), out.exitNote(engine)...)
+	return r
+}
+
 func abortedResult(engine string, p config.Profile, start time.Time, note string) *Result {
 	return &Result{
 		Engine: engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),

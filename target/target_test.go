@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,6 +20,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
 )
 
 // startTarget starts a server on a free loopback port, stopped when the test ends.
@@ -441,7 +442,7 @@ func TestStartErrors(t *testing.T) {
 // level and for bad requests.
 func TestRequestsNotLogged(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	r, err := Start(ctx, "127.0.0.1:0", Options{
@@ -465,23 +466,6 @@ func TestRequestsNotLogged(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], "serving") || !strings.Contains(lines[1], "stopped") {
 		t.Errorf("log has %d lines, want only serving and stopped:\n%s", len(lines), logs.String())
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestRunningURL(t *testing.T) {
