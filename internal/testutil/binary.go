@@ -100,4 +100,3 @@ func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 		}
 	}
 }
-
