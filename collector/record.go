@@ -3,6 +3,7 @@ package collector
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -13,13 +14,21 @@ import (
 
 // profileObserver feeds one profile's cumulative series as requests
 // complete. It is on the load generator's hot path: the histogram child is
-// resolved once, and code counters are looked up in a sync.Map, which reads
-// without locking once a code has been seen.
+// resolved once, and the code counters are a copy-on-write list read
+// without a lock or a hash (a profile sees a handful of codes; the first
+// request of a new code copies the list under mu). A sync.Map lookup cost
+// 18 ns a request, a quarter of the observer (BenchmarkObserveRequest).
 type profileObserver struct {
 	profile  string
 	duration prometheus.Observer
 	vec      *prometheus.CounterVec
-	codes    sync.Map // code label → prometheus.Counter
+	codes    atomic.Pointer[[]codeCounter]
+	mu       sync.Mutex // serialises additions to codes
+}
+
+type codeCounter struct {
+	code    string
+	counter prometheus.Counter
 }
 
 // ObserveRequest implements loadgen.Observer.
@@ -29,11 +38,32 @@ func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
 }
 
 func (o *profileObserver) counter(code string) prometheus.Counter {
-	if c, ok := o.codes.Load(code); ok {
-		return c.(prometheus.Counter)
+	if cs := o.codes.Load(); cs != nil {
+		for _, c := range *cs {
+			if c.code == code {
+				return c.counter
+			}
+		}
 	}
-	c, _ := o.codes.LoadOrStore(code, o.vec.WithLabelValues(o.profile, code))
-	return c.(prometheus.Counter)
+	return o.addCode(code)
+}
+
+func (o *profileObserver) addCode(code string) prometheus.Counter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var cs []codeCounter
+	if old := o.codes.Load(); old != nil {
+		for _, c := range *old {
+			if c.code == code { // added since the caller looked
+				return c.counter
+			}
+		}
+		cs = append(cs, *old...)
+	}
+	c := o.vec.WithLabelValues(o.profile, code)
+	cs = append(cs, codeCounter{code: code, counter: c})
+	o.codes.Store(&cs)
+	return c
 }
 
 // Observer returns the live request recorder of a profile.

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"math"
 	"math/bits"
-	"sync/atomic"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -15,14 +14,21 @@ import (
 // target near 22.5 ms; this one puts it within 0.1 ms.
 //
 // The layout is HDR-style: exact nanoseconds below 256 ns, then 128
-// buckets per power of two. Every field is updated atomically, so all
-// connections of a run share one histogram without locks (about 16 KiB).
+// buckets per power of two, kept in pages of 128 counters allocated on
+// first use: a run's latencies span a few powers of two, so a histogram
+// holds a few KiB instead of the 30 KiB of the whole range.
+//
+// A histogram has one writer and no locks or atomics: the request hook
+// gives each connection its own and merges them once the run is over.
+// One histogram shared by every connection through atomic counters cost
+// 2.5 times as much per request on two cores, the cache lines of its
+// counters bouncing between them (BenchmarkRequestHook).
 type latencyHistogram struct {
-	counts [latencyBuckets]atomic.Uint32
-	n      atomic.Int64
-	sumNs  atomic.Int64
-	minNs  atomic.Int64
-	maxNs  atomic.Int64
+	pages [latencyPages]*latencyPage
+	n     int64
+	sumNs int64
+	minNs int64
+	maxNs int64
 }
 
 const (
@@ -33,12 +39,18 @@ const (
 	// requests count in the last bucket (and exactly in Max).
 	maxExponent    = 28
 	latencyBuckets = subBuckets + maxExponent*halfSubBuckets
+
+	pageSize     = halfSubBuckets
+	latencyPages = latencyBuckets / pageSize
 )
 
+type latencyPage [pageSize]uint64
+
+// noMin is the minimum of an empty histogram.
+const noMin = math.MaxInt64
+
 func newLatencyHistogram() *latencyHistogram {
-	h := &latencyHistogram{}
-	h.minNs.Store(math.MaxInt64)
-	return h
+	return &latencyHistogram{minNs: noMin}
 }
 
 func latencyBucket(ns int64) int {
@@ -62,56 +74,90 @@ func bucketBounds(i int) (int64, int64) {
 	return low, low + 1<<e
 }
 
-// Record adds one duration. It is safe for concurrent use and allocates
-// nothing.
+// Record adds one duration. It allocates only the first time a power of
+// two is seen, and is not safe for concurrent use.
 func (h *latencyHistogram) Record(d time.Duration) {
 	ns := int64(d)
-	h.counts[latencyBucket(ns)].Add(1)
-	h.n.Add(1)
-	h.sumNs.Add(ns)
-	for cur := h.minNs.Load(); ns < cur && !h.minNs.CompareAndSwap(cur, ns); cur = h.minNs.Load() {
+	i := latencyBucket(ns)
+	p := h.pages[i/pageSize]
+	if p == nil {
+		p = new(latencyPage)
+		h.pages[i/pageSize] = p
 	}
-	for cur := h.maxNs.Load(); ns > cur && !h.maxNs.CompareAndSwap(cur, ns); cur = h.maxNs.Load() {
-	}
+	p[i%pageSize]++
+	h.n++
+	h.sumNs += ns
+	h.minNs = min(h.minNs, ns)
+	h.maxNs = max(h.maxNs, ns)
 }
+
+// Merge adds every duration of o to h.
+func (h *latencyHistogram) Merge(o *latencyHistogram) {
+	if o.n == 0 {
+		return
+	}
+	for i, op := range o.pages {
+		if op == nil {
+			continue
+		}
+		p := h.pages[i]
+		if p == nil {
+			p = new(latencyPage)
+			h.pages[i] = p
+		}
+		for j, c := range op {
+			p[j] += c
+		}
+	}
+	h.n += o.n
+	h.sumNs += o.sumNs
+	h.minNs = min(h.minNs, o.minNs)
+	h.maxNs = max(h.maxNs, o.maxNs)
+}
+
+// Count is the number of recorded durations.
+func (h *latencyHistogram) Count() int64 { return h.n }
 
 // Percentile returns the duration at percentile p (0-100) in seconds,
 // interpolated inside its bucket and clamped to the observed min and max.
 func (h *latencyHistogram) Percentile(p float64) float64 {
-	n := h.n.Load()
-	if n == 0 {
+	if h.n == 0 {
 		return 0
 	}
-	rank := p / 100 * float64(n)
+	rank := p / 100 * float64(h.n)
 	var cum float64
-	for i := range h.counts {
-		c := float64(h.counts[i].Load())
-		if c == 0 || cum+c < rank {
-			cum += c
+	for pi, page := range h.pages {
+		if page == nil {
 			continue
 		}
-		low, high := bucketBounds(i)
-		v := float64(low) + (rank-cum)/c*float64(high-low)
-		v = max(min(v, float64(h.maxNs.Load())), float64(h.minNs.Load()))
-		return v / 1e9
+		for j, count := range page {
+			c := float64(count)
+			if c == 0 || cum+c < rank {
+				cum += c
+				continue
+			}
+			low, high := bucketBounds(pi*pageSize + j)
+			v := float64(low) + (rank-cum)/c*float64(high-low)
+			v = max(min(v, float64(h.maxNs)), float64(h.minNs))
+			return v / 1e9
+		}
 	}
-	return float64(h.maxNs.Load()) / 1e9
+	return float64(h.maxNs) / 1e9
 }
 
 // Summary returns count, min, max, mean and the given percentiles in
 // fortio's shape, without buckets.
 func (h *latencyHistogram) Summary(percentiles []float64) *stats.HistogramData {
-	n := h.n.Load()
-	if n == 0 {
+	if h.n == 0 {
 		return nil
 	}
 	d := &stats.HistogramData{
-		Count: n,
-		Min:   float64(h.minNs.Load()) / 1e9,
-		Max:   float64(h.maxNs.Load()) / 1e9,
-		Sum:   float64(h.sumNs.Load()) / 1e9,
+		Count: h.n,
+		Min:   float64(h.minNs) / 1e9,
+		Max:   float64(h.maxNs) / 1e9,
+		Sum:   float64(h.sumNs) / 1e9,
 	}
-	d.Avg = d.Sum / float64(n)
+	d.Avg = d.Sum / float64(h.n)
 	for _, p := range percentiles {
 		d.Percentiles = append(d.Percentiles, stats.Percentile{Percentile: p, Value: h.Percentile(p)})
 	}
