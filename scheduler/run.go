@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +16,30 @@ import (
 const environmentTimeout = 2 * time.Minute
 
 // run performs one run of a profile, from waiting for a slot to publishing.
+// The environment queries follow in the background: they wait for
+// Prometheus's next scrape, and neither the next run nor other profiles'
+// runs should wait for them.
 func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) {
+	doc := s.measure(cfg, slots, p, tick, trigger)
+	if doc == nil || doc.PerfExporter.Outcome == loadgen.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.runs.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.runs.Done()
+		s.addEnvironment(p, doc)
+	}()
+}
+
+// measure runs the load test while holding a concurrency slot, then saves
+// and publishes its document. It returns nil when no run took place.
+func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) *loadgen.Document {
 	ctx := s.ctx
 	jitter(ctx, cfg.Global.StartJitter.D())
 	select {
@@ -23,7 +47,7 @@ func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profil
 		defer func() { <-slots }()
 	case <-ctx.Done():
 		s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeAborted)
-		return
+		return nil
 	}
 	start := s.opts.Now()
 	late := max(start.Sub(tick), 0)
@@ -64,14 +88,31 @@ func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profil
 	defer cancel()
 	s.save(saveCtx, log, doc)
 	s.publish(saveCtx, cfg, p.Name, doc)
-	if outcome == loadgen.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
-		return
+	return doc
+}
+
+// addEnvironment evaluates the profile's environment queries over the
+// run's window, then stores and publishes the document again with them. A
+// copy is changed: the published document may be read concurrently.
+func (s *Scheduler) addEnvironment(p config.Profile, doc *loadgen.Document) {
+	ctx, cancel := context.WithTimeout(s.ctx, environmentTimeout)
+	defer cancel()
+	start := doc.StartTime
+	values := s.opts.Environment.Evaluate(ctx, p, start, start.Add(doc.ActualDuration))
+	withEnv := *doc
+	withEnv.PerfExporter.Environment = values
+	saveCtx, cancelSave := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelSave()
+	s.save(saveCtx, s.log.With("profile", p.Name, "run", doc.PerfExporter.RunID), &withEnv)
+	s.mu.Lock()
+	current := s.last[p.Name] == doc
+	if current {
+		s.last[p.Name] = &withEnv
 	}
-	envCtx, cancelEnv := context.WithTimeout(ctx, environmentTimeout)
-	defer cancelEnv()
-	doc.PerfExporter.Environment = s.opts.Environment.Evaluate(envCtx, p, result.StartTime, result.StartTime.Add(result.ActualDuration))
-	s.save(saveCtx, log, doc)
-	s.publish(saveCtx, cfg, p.Name, doc)
+	s.mu.Unlock()
+	if current { // a newer run's gauges must not be replaced by an older run's
+		s.opts.Recorder.SetLastRun(&withEnv)
+	}
 }
 
 // execute runs the engine. Engines that report every request live feed the
@@ -93,7 +134,7 @@ func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Pr
 	return r, nil
 }
 
-func (s *Scheduler) save(ctx context.Context, log interface{ Error(string, ...any) }, doc *loadgen.Document) {
+func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *loadgen.Document) {
 	if s.opts.History == nil {
 		return
 	}
@@ -102,15 +143,13 @@ func (s *Scheduler) save(ctx context.Context, log interface{ Error(string, ...an
 	}
 }
 
+// publish makes a completed run's document the profile's last run: its
+// gauges, its outcome count and, for a success, the new baseline.
 func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, doc *loadgen.Document) {
 	s.mu.Lock()
-	first := s.last[profile] == nil || s.last[profile].PerfExporter.RunID != doc.PerfExporter.RunID
 	s.last[profile] = doc
 	s.mu.Unlock()
 	s.opts.Recorder.SetLastRun(doc)
-	if !first {
-		return // a re-publish with environment values: counted already
-	}
 	s.opts.Recorder.CountOutcome(profile, doc.PerfExporter.Outcome)
 	if s.opts.History == nil || doc.PerfExporter.Outcome != loadgen.OutcomeSuccess {
 		return

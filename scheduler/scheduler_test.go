@@ -267,3 +267,50 @@ func TestEveryIsAlignedAcrossProcesses(t *testing.T) {
 		t.Errorf("interval = %s", got)
 	}
 }
+
+// slowEnvironment answers after release is closed.
+type slowEnvironment struct{ release chan struct{} }
+
+func (e slowEnvironment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []loadgen.EnvironmentValue {
+	select {
+	case <-e.release:
+	case <-ctx.Done():
+	}
+	return []loadgen.EnvironmentValue{{Set: "nodes", Name: "load1", Avg: 1.5, Max: 2}}
+}
+
+// Environment queries wait for Prometheus; they must not hold up the next
+// runs, and their values reach the run's published document.
+func TestEnvironmentDoesNotHoldTheSlot(t *testing.T) {
+	rec := newFakeRecorder()
+	env := slowEnvironment{release: make(chan struct{})}
+	s := New(Options{
+		Engines:     func(*config.Config, string) (loadgen.Engine, error) { return &sleepEngine{}, nil },
+		Recorder:    rec,
+		Environment: env,
+	})
+	cfg := testConfig(t, `
+profiles:
+  - {name: a, schedule: "@every 1h", run_on_start: true, environment: [nodes], target: {url: "http://127.0.0.1:1/"}, load: {duration: 100ms}}
+  - {name: b, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 100ms}}
+`)
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both runs while a's environment is pending", func() bool {
+		return rec.count("a", loadgen.OutcomeSuccess) == 1 && rec.count("b", loadgen.OutcomeSuccess) == 1
+	})
+	if err := s.RunNow("a"); err != nil {
+		t.Errorf("profile a still counts as running while its environment is evaluated: %v", err)
+	}
+	close(env.release)
+	waitFor(t, "the environment values", func() bool {
+		for _, st := range s.Statuses() {
+			if st.Profile.Name == "a" && st.Last != nil && len(st.Last.PerfExporter.Environment) == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	_ = s.Stop(context.Background())
+}
