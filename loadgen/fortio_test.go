@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"context"
+	"io"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -148,4 +150,26 @@ func percentileOfHistogram(h *stats.HistogramData, p float64) float64 {
 		}
 	}
 	return -1
+}
+
+// Fortio prints its report to stdout unless told otherwise; a daemon's
+// stdout (and the run command's JSON on stdout) must stay clean.
+func TestFortioWritesNothingToStdout(t *testing.T) {
+	srv := echoServer(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	_, runErr := NewFortio().Run(context.Background(), testProfile(srv.URL+"/echo?status=503:50", 100, 2, 300*time.Millisecond), nil)
+	os.Stdout = stdout
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	if len(out) > 0 {
+		t.Errorf("fortio wrote to stdout:\n%s", out)
+	}
 }
