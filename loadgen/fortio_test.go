@@ -3,9 +3,9 @@ package loadgen
 import (
 	"context"
 	"io"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
