@@ -15,6 +15,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -77,7 +78,10 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	reg := prometheus.NewRegistry()
 	runs := collector.NewRuns()
 	env := environment.New(cfg, logger, environment.Options{})
-	reg.MustRegister(runs, env, versioncollector.NewCollector("perf_exporter"))
+	// The Go and process collectors, as every exporter has: go_goroutines
+	// and process_resident_memory_bytes show a leak across runs.
+	reg.MustRegister(runs, env, versioncollector.NewCollector("perf_exporter"),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloads := collector.NewReload(reg)
 	reloads.Record(true, time.Now())
 
