@@ -11,7 +11,7 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-race lint bench fuzz clean
+.PHONY: all build run test test-race lint bench bench-go fuzz clean
 
 all: lint build
 
@@ -39,9 +39,15 @@ test: lint
 test-race:
 	$(GO) test -count=1 -race ./loadgen/... ./scheduler/... ./collector/... ./store/... ./web/...
 
-## bench: Go micro-benchmarks of the hot paths
+## bench: the benchmark suite (bench/cmd/perfbench, about 6 minutes on 2 cores): perf-exporter
+## against wrk and raw Fortio side by side, rate and latency accuracy, daemon cost, a soak, and
+## the Go micro-benchmarks; writes BENCHMARKS.md. Needs wrk.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/...
+	$(GO) run ./bench/cmd/perfbench -go $(GO) -out BENCHMARKS.md
+
+## bench-go: Go micro-benchmarks of the hot paths
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/...
 
 ## fuzz: each parser fuzzer for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz
 FUZZTIME ?= 30s
