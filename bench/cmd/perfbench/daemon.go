@@ -23,14 +23,22 @@ type daemon struct {
 	base    string // http://host:port
 	config  string
 	storage string
+	accept  string // the format scrapes ask for
 }
+
+// The exposition formats Prometheus asks for: text by default, protobuf
+// when native histograms are enabled.
+const (
+	textFormat     = "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+	protobufFormat = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3"
+)
 
 func startDaemon(ctx context.Context, o options, b binaries, name string, config []byte) (*daemon, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{base: "http://" + addr, config: filepath.Join(o.work, name+".yaml"), storage: filepath.Join(o.work, name+"-data")}
+	d := &daemon{base: "http://" + addr, config: filepath.Join(o.work, name+".yaml"), storage: filepath.Join(o.work, name+"-data"), accept: textFormat}
 	if err := os.WriteFile(d.config, config, 0o644); err != nil {
 		return nil, err
 	}
@@ -61,14 +69,14 @@ func (d *daemon) post(ctx context.Context, path string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// scrape fetches /metrics as Prometheus does (text format, gzip) and
+// scrape fetches /metrics as Prometheus does (d.accept, gzip) and
 // returns how long it took and the bytes on the wire.
 func (d *daemon) scrape(ctx context.Context, client *http.Client) (time.Duration, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/metrics", nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Accept", "text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
+	req.Header.Set("Accept", d.accept)
 	req.Header.Set("Accept-Encoding", "gzip")
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -183,6 +191,12 @@ func benchDaemon(ctx context.Context, o options, b binaries, t *target, rep *rep
 	if err != nil {
 		return err
 	}
+	d.accept = protobufFormat
+	idleProto, wireProto, err := scrapeTimes(ctx, d, client, 200, 0, nil)
+	d.accept = textFormat
+	if err != nil {
+		return err
+	}
 
 	// A scrape every 20 ms while the sample profile runs flat out.
 	if code, err := d.post(ctx, "/api/v1/profiles/sample/run"); err != nil || code != http.StatusAccepted {
@@ -219,6 +233,9 @@ func benchDaemon(ctx context.Context, o options, b binaries, t *target, rep *rep
 	idleS, busyS := seconds(idle), seconds(busy)
 	rep.check("/metrics scrape p99, idle", fmt.Sprintf("%s (p50 %s, %d scrapes)", ms(quantile(idleS, 0.99)), ms(median(idleS)), len(idle)),
 		"< 20 ms", quantile(idleS, 0.99) < 0.020)
+	protoS := seconds(idleProto)
+	rep.figure("/metrics scrape p99, idle, protobuf (Prometheus with native histograms)", fmt.Sprintf("%s (p50 %s, %d scrapes, %d bytes gzipped)",
+		ms(quantile(protoS, 0.99)), ms(median(protoS)), len(idleProto), wireProto))
 	rep.check("/metrics scrape p99, during a 16-connection run", fmt.Sprintf("%s (p50 %s, %d scrapes)", ms(quantile(busyS, 0.99)), ms(median(busyS)), len(busy)),
 		"< 20 ms", quantile(busyS, 0.99) < 0.020)
 	rep.figure("exposition size", fmt.Sprintf("%d bytes, %d lines (%d bytes gzipped)", len(exposition), strings.Count(exposition, "\n"), wire))
@@ -233,9 +250,10 @@ and %d idle ones (schedule @every 24h, 20 ms at 100 qps on one connection), all 
 error objectives. Each idle profile is run once through POST /api/v1/profiles/NAME/run first, so
 the exposition carries every per-profile series (last-run gauges, objectives, the cumulative
 classic + native histogram, code counters). Scrapes ask for the text format with gzip, as
-Prometheus does, and are timed from request to last byte on the client: %d back to back while
-idle, then one every 20 ms while the sample profile runs flat out (the scrape competes with the
-load for the two cores). RSS is VmRSS from /proc/PID/status (anonymous = RssAnon; the rest is
+Prometheus does by default, and are timed from request to last byte on the client: %d back to
+back while idle (and as many asking for protobuf, as Prometheus does when native histograms are
+enabled), then one every 20 ms while the sample profile runs flat out (the scrape competes with
+the load for the two cores). The Go micro-benchmarks below split a scrape's CPU with pprof. RSS is VmRSS from /proc/PID/status (anonymous = RssAnon; the rest is
 mostly the run history's memory-mapped file): idle after the first runs, and the highest sample
 during the sample run; VmHWM is the peak since start. Reload: the config file is rewritten with
 a different header on every profile (so all %d are rescheduled) and POST /-/reload is timed, %d

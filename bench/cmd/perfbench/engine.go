@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -68,10 +67,6 @@ func runEngine(ctx context.Context, url string, qps float64, connections int, d 
 			return nil, err
 		}
 		defer f.Close()
-		// Ten times pprof's default rate: a request costs microseconds, and
-		// the hook's share of them needs more than a few hundred samples.
-		// (The runtime warns on stderr that the rate was set already.)
-		runtime.SetCPUProfileRate(1000)
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ Showing nodes accounting for 4.50s, 90.54% of 4.97s total
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.requests = 100000
+	s.requests, s.cpu = 100000, 4970*time.Millisecond
 	if s.sampled != 4970*time.Millisecond {
 		t.Errorf("sampled %s, want 4.97s", s.sampled)
 	}

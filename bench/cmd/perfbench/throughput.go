@@ -14,6 +14,34 @@ import (
 // throughputConnections is the connection count of every contender.
 const throughputConnections = 16
 
+// settle is the pause between two contenders' runs, for the target to
+// close the last one's connections.
+const settle = 500 * time.Millisecond
+
+// balancedOrders is a Williams design: n orders of 0..n-1 in which every
+// contender runs in every position once and, for even n, right after every
+// other contender once. A plain rotation would always run a contender
+// right after the same other one, and whatever that one leaves behind in
+// the target (closing connections, a grown heap) would count against it.
+func balancedOrders(n int) [][]int {
+	first := make([]int, n) // 0, 1, n-1, 2, n-2, ...
+	for i, lo, hi := 1, 1, n-1; i < n; i++ {
+		if i%2 == 1 {
+			first[i], lo = lo, lo+1
+		} else {
+			first[i], hi = hi, hi-1
+		}
+	}
+	orders := make([][]int, n)
+	for r := range n {
+		orders[r] = make([]int, n)
+		for i, c := range first {
+			orders[r][i] = (c + r) % n
+		}
+	}
+	return orders
+}
+
 // clientRun is one contender's run: its rate, requests and CPU time.
 type clientRun struct {
 	rps      float64
@@ -63,10 +91,14 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 	}
 	runs := make(map[string][]clientRun)
 	lines := []string{"| round | " + joinNames(contenders) + " |", "|---" + strings.Repeat("|---", len(contenders)) + "|"}
+	orders := balancedOrders(len(contenders))
 	for round := range o.rounds {
 		cells := make(map[string]string)
-		for i := range contenders {
-			c := contenders[(i+round)%len(contenders)]
+		for i, ci := range orders[round%len(orders)] {
+			c := contenders[ci]
+			if i > 0 {
+				time.Sleep(settle)
+			}
 			r, err := c.run(ctx)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
@@ -89,19 +121,39 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 		}
 		return median(rs), median(cs)
 	}
-	ours, oursCPU := med("perf-exporter run")
-	wrk, wrkCPU := med("wrk")
-	raw, rawCPU := med("raw Fortio")
-	daemon, daemonCPU := med("engine + collector")
+	// Ratios pair the contenders' runs of the same round: the machine's
+	// speed drifts between rounds (other work shares its cores), and a
+	// ratio within a round cancels most of that drift.
+	ratio := func(a, b string) float64 {
+		var rs []float64
+		for i := range runs[a] {
+			rs = append(rs, runs[a][i].rps/runs[b][i].rps)
+		}
+		return median(rs)
+	}
+	const ours, wrk, raw, daemon = "perf-exporter run", "wrk", "raw Fortio", "engine + collector"
+	oursRPS, oursCPU := med(ours)
+	wrkRPS, wrkCPU := med(wrk)
+	rawRPS, rawCPU := med(raw)
+	daemonRPS, daemonCPU := med(daemon)
 
 	rep.heading(fmt.Sprintf("Peak throughput: /echo, %d connections, as fast as possible, %s × %d rounds", throughputConnections, o.duration, o.rounds))
-	rep.figure("`perf-exporter run --qps 0`", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(ours), oursCPU))
-	rep.figure("`wrk -t2 -c16`", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(wrk), wrkCPU))
-	rep.figure("raw Fortio (`fhttp.RunHTTPTest`, no hook)", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(raw), rawCPU))
-	rep.figure("engine with the daemon's collector observer", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(daemon), daemonCPU))
-	rep.check("perf-exporter run / wrk", fmt.Sprintf("%.3f", ours/wrk), "≥ 0.95", ours/wrk >= 0.95)
-	rep.check("perf-exporter run / raw Fortio", fmt.Sprintf("%.3f", ours/raw), "≥ 0.97", ours/raw >= 0.97)
-	rep.check("engine with collector / raw Fortio", fmt.Sprintf("%.3f", daemon/raw), "≥ 0.97", daemon/raw >= 0.97)
+	rep.figure("`perf-exporter run --qps 0`", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(oursRPS), oursCPU))
+	rep.figure("`wrk -t2 -c16`", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(wrkRPS), wrkCPU))
+	rep.figure("raw Fortio (`fhttp.RunHTTPTest`, no hook)", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(rawRPS), rawCPU))
+	rep.figure("engine with the daemon's collector observer", fmt.Sprintf("%s (client CPU %.1f µs/request)", rate(daemonRPS), daemonCPU))
+	for _, c := range []struct {
+		a, b, figure, target string
+		min                  float64
+	}{
+		{ours, wrk, "perf-exporter run / wrk", "≥ 0.95", 0.95},
+		{ours, raw, "perf-exporter run / raw Fortio", "≥ 0.97", 0.97},
+		{daemon, raw, "engine with collector / raw Fortio", "≥ 0.97", 0.97},
+	} {
+		r := ratio(c.a, c.b)
+		rep.check(c.figure, fmt.Sprintf("%.3f (ratio of the medians %.3f)", r, median(rpsOf(runs[c.a]))/median(rpsOf(runs[c.b]))), c.target, r >= c.min)
+	}
+	rep.figure("client CPU per request, wrk / raw Fortio", fmt.Sprintf("%.2f", wrkCPU/rawCPU))
 
 	share, err := profileClient(ctx, o, b, url)
 	if err != nil {
@@ -109,8 +161,11 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 	}
 	rep.figure("client CPU in perf-exporter's per-request code (pprof)", share.summary())
 	how := fmt.Sprintf(`Each round runs every contender once for %s against the built-in target's /echo (a
-separate process) with %d connections and no rate limit; the order rotates every round, and
-a one-second wrk run warms the target first. The figures are the medians of the rounds.
+separate process) with %d connections and no rate limit, half a second apart. The orders of
+the rounds form a balanced Latin square (every contender runs in every position, and right
+after every other contender, equally often), and a one-second wrk run warms the target first. Rates are the medians of the rounds; a ratio is
+the median of the rounds' ratios (each pairs two runs of the same round, which cancels most of
+the drift of a shared machine between rounds), with the ratio of the medians next to it.
 Client CPU is the user + system time the kernel accounted to the client process, divided by
 its requests: on two shared cores every microsecond the client spends is one the target does
 not get, which is what separates the contenders.
@@ -125,10 +180,19 @@ not get, which is what separates the contenders.
   engine in-process feeding collector.Runs' observer (the live histogram and code counters of
   a scheduled run).
 
-The CPU profile is one more %s run of the engine subcommand with the collector observer under
-runtime/pprof; shares are of the client's sampled CPU (pprof -top -cum).`, o.duration, throughputConnections, o.duration)
+The CPU profile is one more run of the engine subcommand with the collector observer, %s under
+runtime/pprof; shares are of the client's sampled CPU (pprof -top -cum), and ns/request is a
+share of the client's CPU time as the kernel accounted it, over its requests.`, o.duration, throughputConnections, 2*o.duration)
 	rep.section("Peak throughput", how, append(lines, "", "CPU profile of the client (cumulative share of its samples):", "", share.table())...)
 	return nil
+}
+
+func rpsOf(rs []clientRun) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.rps
+	}
+	return out
 }
 
 func joinNames(cs []contender) string {
