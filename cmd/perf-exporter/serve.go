@@ -155,23 +155,25 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		select {
 		case <-hup:
 			_ = reload()
-			continue
 		case err := <-serveErr:
-			stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-			defer cancel()
-			_ = sched.Stop(stopCtx)
+			_ = shutdown(logger, sched, server)
 			return fmt.Errorf("web server: %w", err)
 		case <-ctx.Done():
+			return shutdown(logger, sched, server)
 		}
-		break
 	}
+}
+
+// shutdown aborts the runs in flight (they are recorded as aborted), then
+// stops the web server.
+func shutdown(logger *slog.Logger, sched *scheduler.Scheduler, server *http.Server) error {
 	logger.Info("shutting down: aborting runs in flight")
-	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := sched.Stop(stopCtx); err != nil {
+	if err := sched.Stop(ctx); err != nil {
 		logger.Error("shutdown", "err", err)
 	}
-	if err := server.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := server.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
