@@ -77,8 +77,9 @@ func (r *report) write(path string) error {
 	fmt.Fprintf(&b, "| suite duration | %s |\n\n", r.elapsed.Round(time.Second))
 	fmt.Fprintf(&b, "The client, the built-in target (`perf-exporter target`, a separate process) and the daemon\n"+
 		"share these cores. Throughput, rate and latency figures are medians of rounds in which the\n"+
-		"contenders alternate (the order rotates every round). Absolute numbers depend on the machine\n"+
-		"and are never asserted; the targets compare ratios and bounds measured in the same sitting.\n\n")
+		"contenders alternate (in balanced orders: see each section). Absolute numbers depend on the\n"+
+		"machine and are never asserted; the targets compare ratios and bounds measured in the same\n"+
+		"sitting. The load average shows how much other work shared the machine.\n\n")
 	fmt.Fprintf(&b, "| figure | measured | target | |\n| --- | --- | --- | --- |\n")
 	for _, row := range r.rows {
 		verdict := ""
