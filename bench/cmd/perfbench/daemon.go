@@ -253,10 +253,12 @@ classic + native histogram, code counters). Scrapes ask for the text format with
 Prometheus does by default, and are timed from request to last byte on the client: %d back to
 back while idle (and as many asking for protobuf, as Prometheus does when native histograms are
 enabled), then one every 20 ms while the sample profile runs flat out (the scrape competes with
-the load for the two cores). The Go micro-benchmarks below split a scrape's CPU with pprof. RSS is VmRSS from /proc/PID/status (anonymous = RssAnon; the rest is
-mostly the run history's memory-mapped file): idle after the first runs, and the highest sample
-during the sample run; VmHWM is the peak since start. Reload: the config file is rewritten with
-a different header on every profile (so all %d are rescheduled) and POST /-/reload is timed, %d
+the load for the two cores). The Go micro-benchmarks below split a scrape's CPU with pprof.
+
+RSS is VmRSS from /proc/PID/status (anonymous = RssAnon; the rest is mostly the run history's
+memory-mapped file): idle after the first runs, and the highest sample during the sample run;
+VmHWM is the peak since start. Reload: the config file is rewritten with a different header on
+every profile (so all %d are rescheduled) and POST /-/reload is timed, %d
 times.`, o.profiles, throughputConnections, o.duration, o.profiles-1, len(idle), o.profiles, len(reloads))
 	rep.section("Daemon cost", how)
 	return nil
