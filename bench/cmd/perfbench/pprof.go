@@ -102,15 +102,18 @@ func profileGroups() []cpuGroup {
 	}
 }
 
+// profileRun is the length of the profiled engine run.
+const profileRun = 10 * time.Second
+
 var pprofTotal = regexp.MustCompile(`Total samples = ([0-9.]+)(ms|s)`)
 
-// profileClient runs the engine subcommand under the CPU profiler, twice
-// as long as a throughput run for more samples at pprof's 100 Hz, and
-// reads where the client's CPU went.
+// profileClient runs the engine subcommand under the CPU profiler, long
+// enough for a thousand samples at pprof's 100 Hz, and reads where the
+// client's CPU went.
 func profileClient(ctx context.Context, o options, b binaries, url string) (cpuShares, error) {
 	path := filepath.Join(o.work, "engine.pprof")
 	m, err := runMeasured(ctx, b.self, "engine", "--url", url, "--connections", strconv.Itoa(throughputConnections),
-		"--duration", (2 * o.duration).String(), "--cpuprofile", path)
+		"--duration", profileRun.String(), "--cpuprofile", path)
 	if err != nil {
 		return cpuShares{}, err
 	}

@@ -153,6 +153,12 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 		r := ratio(c.a, c.b)
 		rep.check(c.figure, fmt.Sprintf("%.3f (ratio of the medians %.3f)", r, median(rpsOf(runs[c.a]))/median(rpsOf(runs[c.b]))), c.target, r >= c.min)
 	}
+	// Client CPU per request is what decides the rates on two shared
+	// cores, and it moves less with other work on the machine than the
+	// rates do.
+	rep.figure("client CPU per request, perf-exporter run / wrk", fmt.Sprintf("%.2f", oursCPU/wrkCPU))
+	rep.figure("client CPU per request, perf-exporter run / raw Fortio", fmt.Sprintf("%.2f", oursCPU/rawCPU))
+	rep.figure("client CPU per request, engine with collector / raw Fortio", fmt.Sprintf("%.2f", daemonCPU/rawCPU))
 	rep.figure("client CPU per request, wrk / raw Fortio", fmt.Sprintf("%.2f", wrkCPU/rawCPU))
 
 	share, err := profileClient(ctx, o, b, url)
@@ -182,7 +188,7 @@ not get, which is what separates the contenders.
 
 The CPU profile is one more run of the engine subcommand with the collector observer, %s under
 runtime/pprof; shares are of the client's sampled CPU (pprof -top -cum), and ns/request is a
-share of the client's CPU time as the kernel accounted it, over its requests.`, o.duration, throughputConnections, 2*o.duration)
+share of the client's CPU time as the kernel accounted it, over its requests.`, o.duration, throughputConnections, profileRun)
 	rep.section("Peak throughput", how, append(lines, "", "CPU profile of the client (cumulative share of its samples):", "", share.table())...)
 	return nil
 }
