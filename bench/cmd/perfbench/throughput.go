@@ -16,7 +16,7 @@ const throughputConnections = 16
 
 // settle is the pause between two contenders' runs, for the target to
 // close the last one's connections.
-const settle = 500 * time.Millisecond
+const settle = 250 * time.Millisecond
 
 // balancedOrders is a Williams design: n orders of 0..n-1 in which every
 // contender runs in every position once and, for even n, right after every
@@ -167,9 +167,11 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 	}
 	rep.figure("client CPU in perf-exporter's per-request code (pprof)", share.summary())
 	how := fmt.Sprintf(`Each round runs every contender once for %s against the built-in target's /echo (a
-separate process) with %d connections and no rate limit, half a second apart. The orders of
-the rounds form a balanced Latin square (every contender runs in every position, and right
-after every other contender, equally often), and a one-second wrk run warms the target first. Rates are the medians of the rounds; a ratio is
+separate process) with %d connections and no rate limit, a quarter of a second apart. Runs are
+short and rounds many so that other work on the machine, which comes in bursts of seconds,
+tends to slow a whole round rather than one contender. The orders of the rounds form a
+balanced Latin square (every contender runs in every position, and right after every other
+contender, equally often), and a one-second wrk run warms the target first. Rates are the medians of the rounds; a ratio is
 the median of the rounds' ratios (each pairs two runs of the same round, which cancels most of
 the drift of a shared machine between rounds), with the ratio of the medians next to it.
 Client CPU is the user + system time the kernel accounted to the client process, divided by
