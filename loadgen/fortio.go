@@ -71,7 +71,8 @@ func (f *Fortio) runHTTP(ctx context.Context, p config.Profile, d time.Duration,
 	o.InitHeaders()
 	for k, v := range p.Target.Headers {
 		if err := o.AddAndValidateExtraHeader(k + ": " + v); err != nil {
-			return nil, nil, fmt.Errorf("header %s: %w", k, err)
+			// fortio's message quotes the value, which may be a secret.
+			return nil, nil, fmt.Errorf("header %q is invalid", k)
 		}
 	}
 	if p.Target.Body != "" {
