@@ -310,6 +310,29 @@ func (t *Target) PublicHeaders() map[string]string {
 	return out
 }
 
+// Redact removes from a message (an engine's error, say) everything of the
+// target that may be secret: the URL's user info and query string, and the
+// values of secret headers.
+func (t *Target) Redact(msg string) string {
+	if t.URL != "" {
+		msg = strings.ReplaceAll(msg, t.URL, PublicURL(t.URL))
+		if u, err := url.Parse(t.URL); err == nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "<secret>")
+			}
+			if u.RawQuery != "" {
+				msg = strings.ReplaceAll(msg, u.RawQuery, "<query>")
+			}
+		}
+	}
+	for k, v := range t.Headers {
+		if v != "" && t.IsSecretHeader(k) {
+			msg = strings.ReplaceAll(msg, v, "<secret>")
+		}
+	}
+	return msg
+}
+
 // PublicURL is the target as users may see it: scheme://host/path, without
 // user info or query string (either can hold credentials).
 func PublicURL(raw string) string {

@@ -123,3 +123,16 @@ func TestPublicURLDropsCredentialsAndQuery(t *testing.T) {
 		t.Errorf("PublicURL = %q, want %q", got, want)
 	}
 }
+
+func TestRedactTarget(t *testing.T) {
+	tg := Target{URL: "https://bob:hunter2@api.shop/cart?token=abc", Headers: map[string]string{"Authorization": "Bearer s3cret", "X-Trace": "visible"}}
+	msg := tg.Redact(`Get "https://bob:hunter2@api.shop/cart?token=abc": x509 (auth Bearer s3cret, password hunter2, token=abc, X-Trace visible)`)
+	for _, secret := range []string{"hunter2", "token=abc", "s3cret"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("redacted message still has %q: %s", secret, msg)
+		}
+	}
+	if !strings.Contains(msg, "https://api.shop/cart") || !strings.Contains(msg, "visible") {
+		t.Errorf("redaction removed too much: %s", msg)
+	}
+}

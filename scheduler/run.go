@@ -75,8 +75,8 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	info := loadgen.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
 		Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
 	if runErr != nil {
-		info.Error = runErr.Error()
-		log.Error("run failed", "err", runErr)
+		info.Error = p.Target.Redact(runErr.Error())
+		log.Error("run failed", "err", info.Error)
 	} else {
 		log.Info("run finished", "outcome", outcome, "summary", result.Describe())
 	}

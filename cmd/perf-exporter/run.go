@@ -87,7 +87,7 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	info := loadgen.DocumentInfo{RunID: "run-" + start.UTC().Format("20060102T150405.000Z"), Profile: p.Name,
 		Outcome: outcome, Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
 	if runErr != nil {
-		info.Error = runErr.Error()
+		info.Error = p.Target.Redact(runErr.Error())
 		result = &loadgen.Result{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: start}
 	}
 	doc := loadgen.NewDocument(result, info)
