@@ -276,20 +276,21 @@ func (s *Store) unindex(profiles *bolt.Bucket, id string, old []byte) error {
 func (s *Store) prune(tx *bolt.Tx, runs *bolt.Bucket) (int, error) {
 	var drop [][]byte
 	c := runs.Cursor()
-	if s.opts.MaxRuns > 0 {
+	lim := s.limits()
+	if lim.maxRuns > 0 {
 		// Walking back over the kept runs reads keys only; BenchmarkSave
 		// includes it at the default 1000 runs kept.
 		kept := 0
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-			if kept < s.opts.MaxRuns {
+			if kept < lim.maxRuns {
 				kept++
 				continue
 			}
 			drop = append(drop, bytes.Clone(k))
 		}
 	}
-	if s.opts.MaxAge > 0 {
-		cutoff := timeKey(s.opts.Now().Add(-s.opts.MaxAge))
+	if lim.maxAge > 0 {
+		cutoff := timeKey(s.opts.Now().Add(-lim.maxAge))
 		// Oldest first, starting after what the count rule dropped already.
 		k, _ := c.First()
 		if len(drop) > 0 {
@@ -312,7 +313,7 @@ func (s *Store) prune(tx *bolt.Tx, runs *bolt.Bucket) (int, error) {
 			return 0, err
 		}
 	}
-	s.logger.Debug("Dropped runs beyond retention", "count", len(drop), "max_runs", s.opts.MaxRuns, "max_age", s.opts.MaxAge)
+	s.logger.Debug("Dropped runs beyond retention", "count", len(drop), "max_runs", lim.maxRuns, "max_age", lim.maxAge)
 	return len(drop), nil
 }
 

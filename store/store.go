@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -74,6 +75,29 @@ type Store struct {
 	path   string // of the database file, for errors
 	opts   Options
 	logger *slog.Logger
+
+	// retention is opts' MaxRuns and MaxAge, replaceable on config reload.
+	mu        sync.Mutex
+	retention retention
+}
+
+type retention struct {
+	maxRuns int
+	maxAge  time.Duration
+}
+
+// SetRetention replaces the retention limits (global.retention) after a
+// config reload; they apply from the next save or Prune.
+func (s *Store) SetRetention(maxRuns int, maxAge time.Duration) {
+	s.mu.Lock()
+	s.retention = retention{maxRuns, maxAge}
+	s.mu.Unlock()
+}
+
+func (s *Store) limits() retention {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retention
 }
 
 // Open opens the store in directory dir, creating both if needed. A database
@@ -107,7 +131,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts, logger: opts.Logger}
+	s := &Store{db: db, path: path, opts: opts, logger: opts.Logger, retention: retention{opts.MaxRuns, opts.MaxAge}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

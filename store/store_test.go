@@ -548,3 +548,19 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("a Save cancelled before it began stored the run: %v", err)
 	}
 }
+
+func TestSetRetentionAppliesToTheNextSave(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{MaxRuns: 10})
+	for i, id := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		save(t, s, run{id: id, profile: "a", start: base.Add(time.Duration(i) * time.Minute)})
+	}
+	s.SetRetention(2, 0)
+	save(t, s, run{id: "a6", profile: "a", start: base.Add(time.Hour)})
+	sums, _, err := s.List(context.Background(), Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(sums), []string{"a6", "a5"}; !slices.Equal(got, want) {
+		t.Errorf("after lowering max_runs to 2: %v, want %v", got, want)
+	}
+}

@@ -116,6 +116,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 				return err
 			}
 			env.ApplyConfig(next)
+			st.SetRetention(next.Global.Retention.MaxRuns, next.Global.Retention.MaxAge.D())
 			go env.Check(ctx)
 			logger.Info("config reloaded", "profiles", len(next.Profiles))
 		}
