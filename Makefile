@@ -28,11 +28,12 @@ lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## test: lint, then every test (tests needing prometheus, promtool, wrk, helm or chromium
-## skip when a tool is missing, and fail instead when PERF_EXPORTER_REQUIRE_TOOLS=1, as in CI)
-# The end-to-end tests measure rates and latencies, so they run alone, after the rest.
+## test: lint, then every test, under the race detector. Tests needing prometheus, promtool,
+## wrk, helm or chromium skip when a tool is missing, and fail instead when
+## PERF_EXPORTER_REQUIRE_TOOLS=1, as in CI. The end-to-end tests drive the built binary and
+## measure rates and latencies, so they run alone, after the rest.
 test: lint
-	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -race -timeout 30m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
 ## test-race: the concurrent packages under the race detector
