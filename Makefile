@@ -11,7 +11,7 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-race lint bench bench-go fuzz clean
+.PHONY: all build run test lint bench bench-go fuzz clean
 
 all: lint build
 
@@ -35,10 +35,6 @@ lint:
 test: lint
 	$(GO) test -count=1 -race -timeout 30m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 20m ./e2e/...
-
-## test-race: the concurrent packages under the race detector
-test-race:
-	$(GO) test -count=1 -race ./loadgen/... ./scheduler/... ./collector/... ./store/... ./web/...
 
 ## bench: the benchmark suite (bench/cmd/perfbench, about 6 minutes on 2 cores): perf-exporter
 ## against wrk and raw Fortio side by side, rate and latency accuracy, daemon cost, a soak, and
