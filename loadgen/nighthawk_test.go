@@ -15,7 +15,7 @@ import (
 
 func TestNighthawkInvocation(t *testing.T) {
 	base := func(mod func(p *config.Profile)) config.Profile {
-		p := engineProfile("http://127.0.0.1:8080/echo", 100, 8, 30*time.Second)
+		p := testProfile("http://127.0.0.1:8080/echo", 100, 8, 30*time.Second)
 		if mod != nil {
 			mod(&p)
 		}
@@ -87,7 +87,7 @@ func TestNighthawkEngineWithAStandIn(t *testing.T) {
 	bin, argsFile := fakeEngine(t, "nighthawk/nighthawk-json-2workers-stderr-trailing-comma.txt")
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p := engineProfile("http://127.0.0.1:8080/echo?size=10&status=503:4", 200, 4, 5*time.Second)
+	p := testProfile("http://127.0.0.1:8080/echo?size=10&status=503:4", 200, 4, 5*time.Second)
 	p.Load.Threads = 2
 	p.Target.Headers = map[string]string{"Authorization": "Bearer s3cret"}
 	r, err := NewNighthawk(bin, logger).Run(context.Background(), p, nil)
@@ -119,7 +119,7 @@ func TestNighthawkCancelKeepsTheReport(t *testing.T) {
 	t.Setenv("FAKE_ENGINE_SLEEP", "30")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(500*time.Millisecond, cancel)
-	r, err := NewNighthawk(bin, nil).Run(ctx, engineProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second), nil)
+	r, err := NewNighthawk(bin, nil).Run(ctx, testProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestNighthawkCancelKeepsTheReport(t *testing.T) {
 // is aborted, not failed.
 func TestNighthawkCancelBeforeAReport(t *testing.T) {
 	bin, argsFile := fakeEngine(t, "")
-	p := engineProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second)
+	p := testProfile("http://127.0.0.1:8080/echo", 200, 4, 30*time.Second)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

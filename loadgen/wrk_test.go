@@ -20,19 +20,9 @@ import (
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
 )
 
-// engineProfile is a profile with defaults applied, for external engines.
-func engineProfile(url string, qps float64, conns int, d time.Duration) config.Profile {
-	p := config.Profile{Name: "ext", Schedule: "@every 1m", Target: config.Target{URL: url}}
-	p.Load.QPS = qps
-	p.Load.Connections = conns
-	p.Load.Duration = config.Duration(d)
-	p.ApplyDefaults()
-	return p
-}
-
 func TestWrkInvocation(t *testing.T) {
 	base := func(mod func(p *config.Profile)) config.Profile {
-		p := engineProfile("http://127.0.0.1:8080/echo?delay=1ms", 0, 8, 30*time.Second)
+		p := testProfile("http://127.0.0.1:8080/echo?delay=1ms", 0, 8, 30*time.Second)
 		if mod != nil {
 			mod(&p)
 		}
@@ -141,7 +131,7 @@ func TestLuaString(t *testing.T) {
 }
 
 func TestExternalEngineMissingBinary(t *testing.T) {
-	p := engineProfile("http://127.0.0.1:1/", 100, 2, time.Second)
+	p := testProfile("http://127.0.0.1:1/", 100, 2, time.Second)
 	for _, tc := range []struct {
 		engine Engine
 		want   string
@@ -190,7 +180,7 @@ func TestWrkRunsTheRealWrk(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Setenv("TMPDIR", t.TempDir()) // where the Lua script goes
 
-	p := engineProfile(srv.URL+"/echo?status=503:10", 0, 4, 2*time.Second)
+	p := testProfile(srv.URL+"/echo?status=503:10", 0, 4, 2*time.Second)
 	p.Target.Method, p.Target.Body = "POST", `{"hello": "wrk"}`
 	p.Target.Headers = map[string]string{"Authorization": "Bearer s3cret", "X-Plain": "visible"}
 	r, err := NewWrk(wrk, nil).Run(context.Background(), p, nil)
@@ -226,7 +216,7 @@ func TestWrkCancelStopsTheRunAndKeepsItsReport(t *testing.T) {
 	wrk := testutil.Tool(t, "wrk")
 	srv := httptest.NewServer(http.HandlerFunc(fhttp.EchoHandler))
 	t.Cleanup(srv.Close)
-	p := engineProfile(srv.URL+"/echo", 0, 2, 60*time.Second)
+	p := testProfile(srv.URL+"/echo", 0, 2, 60*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(time.Second, cancel)
 	r, err := NewWrk(wrk, nil).Run(ctx, p, nil)
@@ -246,7 +236,7 @@ func TestWrkUnreachableTarget(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
-	_, err := NewWrk(wrk, nil).Run(context.Background(), engineProfile(addr+"/", 0, 2, time.Second), nil)
+	_, err := NewWrk(wrk, nil).Run(context.Background(), testProfile(addr+"/", 0, 2, time.Second), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "wrk failed: exit status 1: unable to connect to 127.0.0.1:") {
 		t.Errorf("error %v, want wrk's own reason", err)
 	}
@@ -285,7 +275,7 @@ func readLines(t *testing.T, file string) []string {
 // proves the engine's exec, script and parse path.
 func TestWrk2EngineWithAStandIn(t *testing.T) {
 	bin, argsFile := fakeEngine(t, "wrk2/local-wrk2-4.0.0-errors-U-R400.txt")
-	p := engineProfile("http://127.0.0.1:18080/?status=503:10", 400, 20, 15*time.Second)
+	p := testProfile("http://127.0.0.1:18080/?status=503:10", 400, 20, 15*time.Second)
 	p.Target.Method = "DELETE"
 	r, err := NewWrk2(bin, nil).Run(context.Background(), p, nil)
 	if err != nil {
@@ -311,14 +301,14 @@ func TestExternalToolFailures(t *testing.T) {
 		bin, _ := fakeEngine(t, "")
 		t.Setenv("FAKE_ENGINE_STDERR", "unable to connect to 10.0.0.1:80 Connection refused")
 		t.Setenv("FAKE_ENGINE_EXIT", "1")
-		_, err := NewWrk2(bin, nil).Run(context.Background(), engineProfile("http://10.0.0.1/", 10, 2, time.Second), nil)
+		_, err := NewWrk2(bin, nil).Run(context.Background(), testProfile("http://10.0.0.1/", 10, 2, time.Second), nil)
 		if err == nil || err.Error() != "wrk2 failed: exit status 1: unable to connect to 10.0.0.1:80 Connection refused" {
 			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("unreadable output", func(t *testing.T) {
 		bin, _ := fakeEngine(t, "fortio/local-fortio-1.75.3-http-2s.json")
-		_, err := NewWrk2(bin, nil).Run(context.Background(), engineProfile("http://10.0.0.1/", 10, 2, time.Second), nil)
+		_, err := NewWrk2(bin, nil).Run(context.Background(), testProfile("http://10.0.0.1/", 10, 2, time.Second), nil)
 		if err == nil || !strings.HasPrefix(err.Error(), `wrk2 output: no "N requests in T" line`) {
 			t.Errorf("error %v", err)
 		}
@@ -326,7 +316,7 @@ func TestExternalToolFailures(t *testing.T) {
 	t.Run("report printed, then an error exit", func(t *testing.T) {
 		bin, _ := fakeEngine(t, "wrk2/local-wrk2-4.0.0-short-3s-nan.txt")
 		t.Setenv("FAKE_ENGINE_EXIT", "3")
-		r, err := NewWrk2(bin, nil).Run(context.Background(), engineProfile("http://10.0.0.1/", 10, 2, 3*time.Second), nil)
+		r, err := NewWrk2(bin, nil).Run(context.Background(), testProfile("http://10.0.0.1/", 10, 2, 3*time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
