@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -150,9 +151,13 @@ type Target struct {
 	// (logs, results, API). Authorization, Cookie and Proxy-Authorization
 	// are always secret.
 	SecretHeaders []string `yaml:"secret_headers"`
-	Body          string   `yaml:"body"`
-	Timeout       Duration `yaml:"timeout"`
-	TLS           TLS      `yaml:"tls"`
+	// HeaderFiles maps a header to a file holding its value (a token
+	// mounted from a Secret, say), read at the start of each run so a
+	// rotated credential is picked up. Their values are always secret.
+	HeaderFiles map[string]string `yaml:"header_files"`
+	Body        string            `yaml:"body"`
+	Timeout     Duration          `yaml:"timeout"`
+	TLS         TLS               `yaml:"tls"`
 }
 
 // TLS options for https and gRPC over TLS targets.
@@ -274,6 +279,29 @@ func setDefault(s *string, def string) {
 	if *s == "" {
 		*s = def
 	}
+}
+
+// WithHeaderFiles returns the target with the values of its header_files
+// read into Headers and marked secret, as engines need them.
+func (t Target) WithHeaderFiles() (Target, error) {
+	if len(t.HeaderFiles) == 0 {
+		return t, nil
+	}
+	headers := make(map[string]string, len(t.Headers)+len(t.HeaderFiles))
+	for k, v := range t.Headers {
+		headers[k] = v
+	}
+	secret := append([]string(nil), t.SecretHeaders...)
+	for name, file := range t.HeaderFiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return t, fmt.Errorf("target.header_files: header %s: %w", name, err)
+		}
+		headers[name] = strings.TrimSpace(string(data))
+		secret = append(secret, name)
+	}
+	t.Headers, t.SecretHeaders = headers, secret
+	return t, nil
 }
 
 // alwaysSecretHeaders carry credentials in every deployment we know of.

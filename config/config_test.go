@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,12 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-profile.yaml:6: profile "Checkout": load.duration must be positive, got -5s`,
 			`testdata/bad-profile.yaml:10: profile "dup" is defined twice (names must be unique: they are the profile label)`,
 		}},
+		{"bad-headers.yaml", []string{
+			`testdata/bad-headers.yaml:8: profile "auth": header Authorization is set in both headers and header_files`,
+			`testdata/bad-headers.yaml:8: profile "auth": target.header_files: stat /nonexistent/token: no such file or directory`,
+			`testdata/bad-headers.yaml:9: profile "auth": "Bad Header" is not a valid header name`,
+			`testdata/bad-headers.yaml:9: profile "auth": target.header_files: stat /nonexistent/other: no such file or directory`,
+		}},
 		{"bad-engines.yaml", []string{
 			`testdata/bad-engines.yaml:6: profile "a": engine wrk has no rate control, so load.qps must be 0; use engine wrk2 or fortio for a fixed rate`,
 			`testdata/bad-engines.yaml:7: profile "b": engine wrk2 needs a rate: set load.qps above 0 (or use wrk for maximum throughput)`,
@@ -134,5 +142,29 @@ func TestRedactTarget(t *testing.T) {
 	}
 	if !strings.Contains(msg, "https://api.shop/cart") || !strings.Contains(msg, "visible") {
 		t.Errorf("redaction removed too much: %s", msg)
+	}
+}
+
+func TestHeaderFilesAreReadAndSecret(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("Bearer rotated-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := Target{URL: "http://a/", Headers: map[string]string{"X-Test": "1"}, HeaderFiles: map[string]string{"X-Api-Key": file}}
+	resolved, err := tg.WithHeaderFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolved.Headers["X-Api-Key"] != "Bearer rotated-123" || resolved.Headers["X-Test"] != "1" {
+		t.Errorf("headers = %v", resolved.Headers)
+	}
+	if !resolved.IsSecretHeader("X-Api-Key") || resolved.PublicHeaders()["X-Api-Key"] != "<secret>" {
+		t.Errorf("a header from a file is not secret: %v", resolved.PublicHeaders())
+	}
+	if tg.Headers["X-Api-Key"] != "" {
+		t.Errorf("WithHeaderFiles changed the configured target")
+	}
+	if _, err := (Target{HeaderFiles: map[string]string{"X": filepath.Join(t.TempDir(), "missing")}}).WithHeaderFiles(); err == nil || !strings.Contains(err.Error(), "header X") {
+		t.Errorf("missing file: %v", err)
 	}
 }

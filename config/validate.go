@@ -197,6 +197,17 @@ func (v *validator) target(at []any, ctx string, p *Profile) {
 			v.errorf(append(at, "headers", name), "%s: %q is not a valid header name", ctx, name)
 		}
 	}
+	for name, file := range t.HeaderFiles {
+		switch {
+		case !headerName.MatchString(name):
+			v.errorf(append(at, "header_files", name), "%s: %q is not a valid header name", ctx, name)
+		case t.Headers[name] != "":
+			v.errorf(append(at, "header_files", name), "%s: header %s is set in both headers and header_files", ctx, name)
+		}
+		if _, err := os.Stat(file); err != nil {
+			v.errorf(append(at, "header_files", name), "%s: target.header_files: %v", ctx, err)
+		}
+	}
 	if t.Timeout <= 0 {
 		v.errorf(append(at, "timeout"), "%s: target.timeout must be positive, got %s", ctx, t.Timeout)
 	}

@@ -62,7 +62,11 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	split := SplitProfile(p, s.opts.Split)
 	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
 
-	result, runErr := s.execute(ctx, cfg, split)
+	var result *loadgen.Result
+	var runErr error
+	if split.Target, runErr = split.Target.WithHeaderFiles(); runErr == nil {
+		result, runErr = s.execute(ctx, cfg, split)
+	}
 	outcome, verdicts := loadgen.Judge(p, result, runErr)
 	if ctx.Err() != nil {
 		outcome = loadgen.OutcomeAborted
@@ -75,7 +79,7 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	info := loadgen.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
 		Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
 	if runErr != nil {
-		info.Error = p.Target.Redact(runErr.Error())
+		info.Error = split.Target.Redact(runErr.Error())
 		log.Error("run failed", "err", info.Error)
 	} else {
 		log.Info("run finished", "outcome", outcome, "summary", result.Describe())

@@ -80,7 +80,11 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	}
 	progress := report.NewProgress(ctx, os.Stderr, isTerminal(os.Stderr), p.Load.Duration.D()+p.Load.Warmup.D())
 	start := time.Now()
-	result, runErr := engine.Run(ctx, p, progress)
+	var result *loadgen.Result
+	var runErr error
+	if p.Target, runErr = p.Target.WithHeaderFiles(); runErr == nil {
+		result, runErr = engine.Run(ctx, p, progress)
+	}
 	progress.Stop()
 
 	outcome, verdicts := loadgen.Judge(p, result, runErr)

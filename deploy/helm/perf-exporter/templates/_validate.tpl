@@ -11,7 +11,7 @@ Called from the ConfigMap, so `helm template`, `lint` and `install` all fail.
 {{- range $target.secret_headers }}{{ $secret = append $secret (lower .) }}{{ end }}
 {{- range $name, $_ := $target.headers }}
 {{- if has (lower $name) $secret }}
-{{- fail (printf "config.profiles[%d].target.headers.%s: a credential header would be stored in the ConfigMap; perf-exporter cannot read header values from files yet, so such a target cannot be configured through the chart" $i $name) }}
+{{- fail (printf "config.profiles[%d].target.headers.%s: a credential header would be stored in the ConfigMap; put it under target.header_files as a path into the mounted Secret (e.g. %s: /etc/perf-exporter/secrets/<key>)" $i $name $name) }}
 {{- end }}
 {{- end }}
 {{- end }}
