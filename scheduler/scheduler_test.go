@@ -3,6 +3,9 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -313,4 +316,39 @@ profiles:
 		return false
 	})
 	_ = s.Stop(context.Background())
+}
+
+// recordingEngine keeps the profile it was asked to run.
+type recordingEngine struct{ got chan config.Profile }
+
+func (e recordingEngine) Run(_ context.Context, p config.Profile, _ loadgen.Observer) (*loadgen.Result, error) {
+	e.got <- p
+	return &loadgen.Result{Codes: map[string]int64{"200": 1}}, nil
+}
+
+func TestHeaderFilesAreReadForEachRun(t *testing.T) {
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	engine := recordingEngine{got: make(chan config.Profile, 2)}
+	rec := newFakeRecorder()
+	s := New(Options{Engines: func(*config.Config, string) (loadgen.Engine, error) { return engine, nil }, Recorder: rec})
+	if err := s.Apply(testConfig(t, fmt.Sprintf(`
+profiles:
+  - {name: auth, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/", header_files: {X-Api-Key: %q}}}
+`, token))); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	for _, want := range []string{"first", "rotated"} {
+		if err := os.WriteFile(token, []byte(want+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the profile to be idle", func() bool { return s.RunNow("auth") == nil })
+		p := <-engine.got
+		if got := p.Target.Headers["X-Api-Key"]; got != want || !p.Target.IsSecretHeader("X-Api-Key") {
+			t.Errorf("engine got X-Api-Key %q (secret %v), want %q", got, p.Target.IsSecretHeader("X-Api-Key"), want)
+		}
+	}
 }
