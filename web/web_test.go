@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/scheduler"
@@ -111,5 +113,60 @@ func TestProfilesAPIShowsNoSecrets(t *testing.T) {
 	}
 	if views[0].Target != "https://shop/cart" || views[0].Headers["X-Test"] != "1" || views[0].Headers["Authorization"] != "<secret>" {
 		t.Errorf("profile view %+v", views[0])
+	}
+}
+
+func TestMetricsAreGzippedOnlyWhenAccepted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "perf_test_gauge", Help: "A gauge."}))
+	srv := httptest.NewServer(New(Options{Gatherer: reg, Profiles: runNowProfiles{}}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		acceptEncoding string
+		gzipped        bool
+	}{{"gzip", true}, {"br, gzip;q=0.8", true}, {"gzip;q=0", false}, {"identity", false}} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+		req.Header.Set("Accept-Encoding", tc.acceptEncoding)
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tc.gzipped {
+			t.Errorf("Accept-Encoding %q: gzipped %v, want %v", tc.acceptEncoding, got, tc.gzipped)
+		}
+		if tc.gzipped {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text, _ := io.ReadAll(body)
+		resp.Body.Close()
+		if !strings.Contains(string(text), "perf_test_gauge 0") {
+			t.Errorf("Accept-Encoding %q: body %q", tc.acceptEncoding, text)
+		}
+	}
+}
+
+// failingGatherer makes promhttp answer 500.
+type failingGatherer struct{}
+
+func (failingGatherer) Gather() ([]*dto.MetricFamily, error) {
+	return nil, errors.New("collector exploded")
+}
+
+func TestMetricsErrorIsReadableWithGzip(t *testing.T) {
+	srv := httptest.NewServer(New(Options{Gatherer: failingGatherer{}, Profiles: runNowProfiles{}}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || resp.Header.Get("Content-Encoding") != "" || !strings.Contains(string(body), "collector exploded") {
+		t.Errorf("%d %q %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
 	}
 }
