@@ -144,10 +144,8 @@ func TestFortioCorrectedLatencyShowsStalls(t *testing.T) {
 }
 
 func percentileOfHistogram(h *stats.HistogramData, p float64) float64 {
-	for _, pc := range h.Percentiles {
-		if pc.Percentile == p {
-			return pc.Value
-		}
+	if v, ok := PercentileOf(h, p); ok {
+		return v
 	}
 	return -1
 }

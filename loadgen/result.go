@@ -111,10 +111,16 @@ func CodeOK(code string) bool {
 // Percentile returns the latency in seconds at percentile p (e.g. 99.9) and
 // whether the result has it.
 func (r *Result) Percentile(p float64) (float64, bool) {
-	if r.Latency == nil {
+	return PercentileOf(r.Latency, p)
+}
+
+// PercentileOf returns the value a histogram lists for percentile p, and
+// whether it lists it; a nil histogram lists none.
+func PercentileOf(h *stats.HistogramData, p float64) (float64, bool) {
+	if h == nil {
 		return 0, false
 	}
-	for _, pc := range r.Latency.Percentiles {
+	for _, pc := range h.Percentiles {
 		if pc.Percentile == p {
 			return pc.Value, true
 		}

@@ -78,15 +78,8 @@ func writePercentiles(w io.Writer, h, corrected, lateness *stats.HistogramData) 
 }
 
 func valueAt(h *stats.HistogramData, p float64) float64 {
-	if h == nil {
-		return 0
-	}
-	for _, pc := range h.Percentiles {
-		if pc.Percentile == p {
-			return pc.Value
-		}
-	}
-	return 0
+	v, _ := loadgen.PercentileOf(h, p)
+	return v
 }
 
 // maxHistogramRows keeps the text histogram on one screen.

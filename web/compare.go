@@ -159,15 +159,7 @@ func unionPercentiles(docs []*loadgen.Document) []float64 {
 }
 
 func documentPercentile(d *loadgen.Document, p float64) (float64, bool) {
-	if d.DurationHistogram == nil {
-		return 0, false
-	}
-	for _, pc := range d.DurationHistogram.Percentiles {
-		if pc.Percentile == p {
-			return pc.Value, true
-		}
-	}
-	return 0, false
+	return loadgen.PercentileOf(d.DurationHistogram, p)
 }
 
 type environmentKey struct{ set, name string }
