@@ -162,22 +162,28 @@ type saveCommand struct {
 }
 
 func (s *Server) postDashboard(w http.ResponseWriter, r *http.Request, c *caller) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w)
-		return
-	}
-	if !c.canWrite() {
-		accessDenied(w, "dashboards:create", "dashboards:write")
-		return
-	}
 	var cmd saveCommand
-	if !decode(w, r, &cmd) {
+	if !decodeDashboardWrite(w, r, c, &cmd) {
 		return
 	}
 	s.mu.Lock()
 	status, body := s.save(c, cmd)
 	s.mu.Unlock()
 	writeJSON(w, status, body)
+}
+
+// decodeDashboardWrite checks what every dashboard write needs, in
+// Grafana's order (method, permission, body), and decodes the body.
+func decodeDashboardWrite(w http.ResponseWriter, r *http.Request, c *caller, v any) bool {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return false
+	}
+	if !c.canWrite() {
+		accessDenied(w, "dashboards:create", "dashboards:write")
+		return false
+	}
+	return decode(w, r, v)
 }
 
 func errBody(status, message string) map[string]any {
@@ -418,16 +424,8 @@ type importCommand struct {
 // importDashboard evaluates __inputs like Grafana's dashboard template
 // evaluator, then saves like /api/dashboards/db.
 func (s *Server) importDashboard(w http.ResponseWriter, r *http.Request, c *caller) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w)
-		return
-	}
-	if !c.canWrite() {
-		accessDenied(w, "dashboards:create", "dashboards:write")
-		return
-	}
 	var cmd importCommand
-	if !decode(w, r, &cmd) {
+	if !decodeDashboardWrite(w, r, c, &cmd) {
 		return
 	}
 	dash := cmd.Dashboard
