@@ -154,7 +154,7 @@ func TestReloadRestartAndExposition(t *testing.T) {
 	first := testutil.StartProcess(t, bin, args...)
 	testutil.WaitHTTP(t, "http://"+addr+"/-/ready", 10*time.Second)
 	base := "http://" + addr
-	waitFor(t, "the first run", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the first run", func() bool {
 		return strings.Contains(scrape(t, base), `perf_runs_total{profile="kept",result="success"} 1`)
 	})
 	before := sample(t, scrape(t, base), `perf_run_latency_seconds{percentile="50",profile="kept"}`)
@@ -163,7 +163,7 @@ func TestReloadRestartAndExposition(t *testing.T) {
 	if err := first.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the SIGHUP reload", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the SIGHUP reload", func() bool {
 		return strings.Contains(scrape(t, base), `perf_profile_info{engine="fortio",profile="added"`)
 	})
 
@@ -188,16 +188,5 @@ func TestReloadRestartAndExposition(t *testing.T) {
 	}
 	if strings.Contains(exposition, `profile="added"`) {
 		t.Errorf("the removed profile still has series after the restart")
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
 	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
@@ -107,17 +108,6 @@ func newTestScheduler(rec *fakeRecorder, engine loadgen.Engine) *Scheduler {
 	})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestOverlappingTickIsSkipped(t *testing.T) {
 	rec := newFakeRecorder()
 	s := newTestScheduler(rec, &sleepEngine{})
@@ -133,8 +123,8 @@ profiles:
 	}
 	s.Start()
 	defer s.Stop(context.Background())
-	waitFor(t, "a skipped tick", func() bool { return rec.count("slow", loadgen.OutcomeSkipped) >= 1 })
-	waitFor(t, "a completed run", func() bool { return rec.count("slow", loadgen.OutcomeSuccess) >= 1 })
+	testutil.WaitFor(t, 15*time.Second, "a skipped tick", func() bool { return rec.count("slow", loadgen.OutcomeSkipped) >= 1 })
+	testutil.WaitFor(t, 15*time.Second, "a completed run", func() bool { return rec.count("slow", loadgen.OutcomeSuccess) >= 1 })
 }
 
 func TestMaxConcurrentRunsSerialisesProfiles(t *testing.T) {
@@ -150,7 +140,7 @@ profiles:
 	if err := s.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three runs", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "three runs", func() bool {
 		return rec.count("a", loadgen.OutcomeSuccess)+rec.count("b", loadgen.OutcomeSuccess)+rec.count("c", loadgen.OutcomeSuccess) == 3
 	})
 	if engine.maxActive != 1 {
@@ -207,7 +197,7 @@ profiles:
 		t.Fatal(err)
 	}
 	// The run that started before the reload completes normally.
-	waitFor(t, "the in-flight run", func() bool { return rec.count("keep", loadgen.OutcomeSuccess) == 1 })
+	testutil.WaitFor(t, 15*time.Second, "the in-flight run", func() bool { return rec.count("keep", loadgen.OutcomeSuccess) == 1 })
 	var names []string
 	for _, st := range s.Statuses() {
 		names = append(names, st.Profile.Name)
@@ -241,7 +231,7 @@ profiles:
 	if err := s.RunNow("manual"); !errors.Is(err, ErrRunning) {
 		t.Errorf("RunNow while running = %v, want ErrRunning", err)
 	}
-	waitFor(t, "the run", func() bool { return rec.count("manual", loadgen.OutcomeSuccess) == 1 })
+	testutil.WaitFor(t, 15*time.Second, "the run", func() bool { return rec.count("manual", loadgen.OutcomeSuccess) == 1 })
 	_ = s.Stop(context.Background())
 }
 
@@ -300,14 +290,14 @@ profiles:
 	if err := s.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both runs while a's environment is pending", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "both runs while a's environment is pending", func() bool {
 		return rec.count("a", loadgen.OutcomeSuccess) == 1 && rec.count("b", loadgen.OutcomeSuccess) == 1
 	})
 	if err := s.RunNow("a"); err != nil {
 		t.Errorf("profile a still counts as running while its environment is evaluated: %v", err)
 	}
 	close(env.release)
-	waitFor(t, "the environment values", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "the environment values", func() bool {
 		for _, st := range s.Statuses() {
 			if st.Profile.Name == "a" && st.Last != nil && len(st.Last.PerfExporter.Environment) == 1 {
 				return true
@@ -345,7 +335,7 @@ profiles:
 		if err := os.WriteFile(token, []byte(want+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the profile to be idle", func() bool { return s.RunNow("auth") == nil })
+		testutil.WaitFor(t, 15*time.Second, "the profile to be idle", func() bool { return s.RunNow("auth") == nil })
 		p := <-engine.got
 		if got := p.Target.Headers["X-Api-Key"]; got != want || !p.Target.IsSecretHeader("X-Api-Key") {
 			t.Errorf("engine got X-Api-Key %q (secret %v), want %q", got, p.Target.IsSecretHeader("X-Api-Key"), want)
