@@ -4,9 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
 // BenchmarkObserveRequest is the collector's share of every request's cost.
@@ -37,7 +36,7 @@ func BenchmarkCollect(b *testing.B) {
 	}
 	c.SetProfiles(profiles, nil)
 	for _, p := range profiles {
-		doc := testDocument(loadgen.OutcomeSuccess)
+		doc := testDocument(result.OutcomeSuccess)
 		doc.PerfExporter.Profile = p.Name
 		c.SetLastRun(doc)
 		c.Observer(p.Name).ObserveRequest(time.Millisecond, "200")

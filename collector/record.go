@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
 // profileObserver feeds one profile's cumulative series as requests
@@ -31,7 +30,7 @@ type codeCounter struct {
 	counter prometheus.Counter
 }
 
-// ObserveRequest implements loadgen.Observer.
+// ObserveRequest implements result.Observer.
 func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
 	o.duration.Observe(latency.Seconds())
 	o.counter(code).Inc()
@@ -67,7 +66,7 @@ func (o *profileObserver) addCode(code string) prometheus.Counter {
 }
 
 // Observer returns the live request recorder of a profile.
-func (c *Runs) Observer(profile string) loadgen.Observer {
+func (c *Runs) Observer(profile string) result.Observer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, ok := c.observers[profile]
@@ -81,7 +80,7 @@ func (c *Runs) Observer(profile string) loadgen.Observer {
 // RecordBulk adds a run whose engine reports only at the end (wrk, wrk2,
 // Nighthawk) to the cumulative series: counts by code exactly, latencies
 // from the engine's own histogram, each bucket at its midpoint.
-func (c *Runs) RecordBulk(profile string, r *loadgen.Result) {
+func (c *Runs) RecordBulk(profile string, r *result.Measurement) {
 	o := c.Observer(profile).(*profileObserver)
 	for code, n := range r.Codes {
 		o.counter(code).Add(float64(n))
@@ -112,12 +111,12 @@ func (c *Runs) SetScheduleLateness(profile string, late time.Duration) {
 
 // SetLastRun replaces a profile's last-run gauges with those of a completed
 // run's document. It is also how gauges are restored from the store at start.
-func (c *Runs) SetLastRun(doc *loadgen.Document) {
+func (c *Runs) SetLastRun(doc *result.Document) {
 	x := &doc.PerfExporter
 	p := x.Profile
 	end := doc.StartTime.Add(doc.ActualDuration)
 	success := 0.0
-	if x.Outcome == loadgen.OutcomeSuccess {
+	if x.Outcome == result.OutcomeSuccess {
 		success = 1
 	}
 	requested, _ := strconv.ParseFloat(doc.RequestedQPS, 64) // "max" is 0
@@ -173,7 +172,7 @@ func appendPercentiles(ms []prometheus.Metric, desc *prometheus.Desc, profile st
 		return ms
 	}
 	for _, pc := range h.Percentiles {
-		ms = append(ms, gauge(desc, pc.Value, profile, loadgen.PercentileLabel(pc.Percentile)))
+		ms = append(ms, gauge(desc, pc.Value, profile, result.PercentileLabel(pc.Percentile)))
 	}
 	return ms
 }

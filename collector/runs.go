@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // DurationBuckets are the classic buckets of the request histogram: fine
@@ -154,7 +154,7 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 			ms = append(ms, gauge(descProfileInterval, iv.Seconds(), p.Name))
 		}
 		c.profiles[p.Name] = ms
-		for _, outcome := range loadgen.Outcomes {
+		for _, outcome := range result.Outcomes {
 			c.runs.WithLabelValues(p.Name, outcome) // start every outcome at 0
 		}
 	}
@@ -181,7 +181,7 @@ func normalisePercentile(key string) string {
 	if err != nil {
 		return key
 	}
-	return loadgen.PercentileLabel(f)
+	return result.PercentileLabel(f)
 }
 
 func gauge(desc *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

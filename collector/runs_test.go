@@ -16,7 +16,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	tools "github.com/perf-exporter/perf-exporter/internal/testutil"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func testProfiles() []config.Profile {
@@ -28,25 +28,25 @@ func testProfiles() []config.Profile {
 	return []config.Profile{p}
 }
 
-func testDocument(outcome string) *loadgen.Document {
+func testDocument(outcome string) *result.Document {
 	h := stats.NewHistogram(0, 0.0001)
 	for i := range 100 {
 		h.Record(0.010 + float64(i)*0.0001)
 	}
-	r := &loadgen.Result{
+	r := &result.Measurement{
 		Engine: "fortio", Protocol: "http1", URL: "http://shop:8080/cart",
 		StartTime: time.Unix(1700000000, 0), ActualDuration: 2 * time.Second, RequestedDuration: 2 * time.Second,
 		RequestedQPS: 50, ActualQPS: 49.5, Connections: 4,
 		Codes:   map[string]int64{"200": 99, "error": 1},
 		Latency: h.Export().CalcPercentiles(config.DefaultPercentiles),
 	}
-	return loadgen.NewDocument(r, loadgen.DocumentInfo{RunID: "checkout-1", Profile: "checkout", Outcome: outcome})
+	return result.NewDocument(r, result.DocumentInfo{RunID: "checkout-1", Profile: "checkout", Outcome: outcome})
 }
 
 func TestLastRunGauges(t *testing.T) {
 	c := NewRuns()
 	c.SetProfiles(testProfiles(), map[string]time.Duration{"checkout": time.Minute})
-	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	c.SetLastRun(testDocument(result.OutcomeSuccess))
 	want := `
 # HELP perf_run_achieved_rps Requests per second achieved by the last completed run.
 # TYPE perf_run_achieved_rps gauge
@@ -69,12 +69,12 @@ perf_profile_slo_latency_seconds{percentile="99",profile="checkout"} 0.25
 		t.Error(err)
 	}
 	// The percentiles are fortio's, exactly as computed for the run.
-	doc := testDocument(loadgen.OutcomeSuccess)
+	doc := testDocument(result.OutcomeSuccess)
 	var exp strings.Builder
 	exp.WriteString("# HELP perf_run_latency_seconds Latency percentiles of the last completed run.\n# TYPE perf_run_latency_seconds gauge\n")
 	for _, pc := range doc.DurationHistogram.Percentiles {
 		fmt.Fprintf(&exp, "perf_run_latency_seconds{percentile=%q,profile=\"checkout\"} %s\n",
-			loadgen.PercentileLabel(pc.Percentile), strconv.FormatFloat(pc.Value, 'g', -1, 64))
+			result.PercentileLabel(pc.Percentile), strconv.FormatFloat(pc.Value, 'g', -1, 64))
 	}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(exp.String()), "perf_run_latency_seconds"); err != nil {
 		t.Error(err)
@@ -84,8 +84,8 @@ perf_profile_slo_latency_seconds{percentile="99",profile="checkout"} 0.25
 func TestFailedRunKeepsLastSuccess(t *testing.T) {
 	c := NewRuns()
 	c.SetProfiles(testProfiles(), nil)
-	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
-	failed := testDocument(loadgen.OutcomeFailure)
+	c.SetLastRun(testDocument(result.OutcomeSuccess))
+	failed := testDocument(result.OutcomeFailure)
 	failed.StartTime = failed.StartTime.Add(time.Hour)
 	c.SetLastRun(failed)
 	want := `
@@ -118,8 +118,8 @@ func TestObserverFeedsCumulativeSeries(t *testing.T) {
 		t.Errorf("histogram series = %d, want 1", n)
 	}
 	// Every outcome starts at zero so increase() sees the first one.
-	if got := testutil.CollectAndCount(c.runs); got != len(loadgen.Outcomes) {
-		t.Errorf("perf_runs_total series = %d, want %d", got, len(loadgen.Outcomes))
+	if got := testutil.CollectAndCount(c.runs); got != len(result.Outcomes) {
+		t.Errorf("perf_runs_total series = %d, want %d", got, len(result.Outcomes))
 	}
 }
 
@@ -127,7 +127,7 @@ func TestRemovedProfileSeriesGoAway(t *testing.T) {
 	c := NewRuns()
 	c.SetProfiles(testProfiles(), nil)
 	c.Observer("checkout").ObserveRequest(time.Millisecond, "200")
-	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	c.SetLastRun(testDocument(result.OutcomeSuccess))
 	c.SetProfiles(nil, nil)
 	if n := testutil.CollectAndCount(c); n != 0 {
 		t.Errorf("%d series remain after the profile was removed", n)
@@ -142,7 +142,7 @@ func TestExpositionPassesPromtool(t *testing.T) {
 	NewReload(reg).Record(true, time.Now())
 	c.SetProfiles(testProfiles(), map[string]time.Duration{"checkout": time.Minute})
 	c.Observer("checkout").ObserveRequest(time.Millisecond, "200")
-	c.SetLastRun(testDocument(loadgen.OutcomeSuccess))
+	c.SetLastRun(testDocument(result.OutcomeSuccess))
 	c.SetBaseline("checkout", map[string]float64{"99": 0.02})
 	c.SetScheduleLateness("checkout", 3*time.Millisecond)
 	families, err := reg.Gather()

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // BenchmarkScrape is GET /metrics of 200 profiles through promhttp, as
@@ -75,7 +75,7 @@ func scrapeFixture(n int, lastRuns bool) *Runs {
 		if !lastRuns {
 			continue
 		}
-		doc := testDocument(loadgen.OutcomeSuccess)
+		doc := testDocument(result.OutcomeSuccess)
 		doc.PerfExporter.Profile = p.Name
 		doc.PerfExporter.SendLateness = doc.DurationHistogram
 		doc.PerfExporter.CorrectedDurationHistogram = doc.DurationHistogram

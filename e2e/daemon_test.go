@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func startTarget(t *testing.T, bin string) string {
@@ -57,15 +57,15 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("fortio view of the document: count=%v codes=%v qps=%v", fortio.DurationHistogram, fortio.RetCodes, fortio.ActualQPS)
 	}
 	// ... plus our part.
-	var doc loadgen.Document
+	var doc result.Document
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
 	}
 	x := doc.PerfExporter
-	if x.Outcome != loadgen.OutcomeSuccess || x.Engine != "fortio" || x.CorrectedDurationHistogram == nil || x.SendLateness == nil {
+	if x.Outcome != result.OutcomeSuccess || x.Engine != "fortio" || x.CorrectedDurationHistogram == nil || x.SendLateness == nil {
 		t.Errorf("PerfExporter = %+v", x)
 	}
-	p50, _ := (&loadgen.Result{Latency: doc.DurationHistogram}).Percentile(50)
+	p50, _ := (&result.Measurement{Latency: doc.DurationHistogram}).Percentile(50)
 	if p50 < 0.005 || p50 > 0.0075 {
 		t.Errorf("p50 %.4fs for a 5 ms target", p50)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // queriesPerSource bounds the queries in flight to one server.
@@ -51,15 +51,15 @@ type planned struct {
 // largest, which is what avg_over_time and max_over_time of the same
 // subquery would give, in one round trip. A query must return a single
 // series (aggregate it with sum, avg or max).
-func (e *Environment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []loadgen.EnvironmentValue {
+func (e *Environment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []result.EnvironmentValue {
 	sources, sets, margin := e.snapshot()
 	from, to := start.Add(margin), end.Add(-margin)
 	plan := planQueries(p, sources, sets, margin, to.Sub(from))
 
-	values := make([]loadgen.EnvironmentValue, len(plan))
+	values := make([]result.EnvironmentValue, len(plan))
 	bySource := map[*source][]int{}
 	for i, q := range plan {
-		values[i] = loadgen.EnvironmentValue{Set: q.key.set, Name: q.key.name, Query: q.query}
+		values[i] = result.EnvironmentValue{Set: q.key.set, Name: q.key.name, Query: q.query}
 		if q.src != nil {
 			values[i].Prometheus = q.src.name
 		}
@@ -145,7 +145,7 @@ func pickSource(sources []*source, name string) (*source, string) {
 
 // evaluateSource waits for the window's last scrape of one source, runs its
 // queries and records the source's health from their outcome.
-func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []planned, idx []int, values []loadgen.EnvironmentValue, from, to time.Time) {
+func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []planned, idx []int, values []result.EnvironmentValue, from, to time.Time) {
 	wait := time.NewTimer(time.Until(to.Add(src.scrapeInterval)))
 	defer wait.Stop()
 	select {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // TestEvaluateRunWindow runs the whole path against real servers: Debian's
@@ -34,7 +34,7 @@ func TestEvaluateRunWindow(t *testing.T) {
 	t.Logf("Evaluate returned %s after the run's end (a 1s scrape wait, then %d queries)", time.Since(end).Round(time.Millisecond), len(values))
 	logValues(t, start, end, values)
 
-	got := map[string]loadgen.EnvironmentValue{}
+	got := map[string]result.EnvironmentValue{}
 	for _, v := range values {
 		got[v.Set+"/"+v.Name] = v
 		if v.Error != "" {
@@ -172,7 +172,7 @@ func burnCPU(d time.Duration) {
 	_ = x
 }
 
-func logValues(t *testing.T, start, end time.Time, values []loadgen.EnvironmentValue) {
+func logValues(t *testing.T, start, end time.Time, values []result.EnvironmentValue) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "window %s .. %s (%.1fs)\n", start.Format("15:04:05.000"), end.Format("15:04:05.000"), end.Sub(start).Seconds())

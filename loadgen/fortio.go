@@ -13,6 +13,7 @@ import (
 	fortiolog "fortio.org/log"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // resolution of fortio's histograms, in seconds: 100µs keeps sub-millisecond
@@ -32,7 +33,7 @@ func NewFortio() *Fortio {
 
 // Run runs one load test. The profile's warmup, if any, is a separate
 // unmeasured run at the same rate right before the measured one.
-func (f *Fortio) Run(ctx context.Context, p config.Profile, obs Observer) (*Result, error) {
+func (f *Fortio) Run(ctx context.Context, p config.Profile, obs result.Observer) (*result.Measurement, error) {
 	if p.Target.Protocol == config.ProtocolGRPC {
 		return f.runGRPC(ctx, p, obs)
 	}
@@ -41,7 +42,7 @@ func (f *Fortio) Run(ctx context.Context, p config.Profile, obs Observer) (*Resu
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 		if ctx.Err() != nil {
-			return &Result{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
+			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
 		}
 	}
 	res, hook, err := f.runHTTP(ctx, p, p.Load.Duration.D(), obs)
@@ -57,7 +58,7 @@ func (f *Fortio) Run(ctx context.Context, p config.Profile, obs Observer) (*Resu
 	return r, nil
 }
 
-func (f *Fortio) runHTTP(ctx context.Context, p config.Profile, d time.Duration, obs Observer) (*fhttp.HTTPRunnerResults, *requestHook, error) {
+func (f *Fortio) runHTTP(ctx context.Context, p config.Profile, d time.Duration, obs result.Observer) (*fhttp.HTTPRunnerResults, *requestHook, error) {
 	o := &fhttp.HTTPRunnerOptions{AllowInitialErrors: true}
 	hook := newRequestHook(obs, p.Load.QPS, p.Load.Connections, d)
 	o.RunnerOptions = runnerOptions(p, d, hook)
@@ -130,8 +131,8 @@ func abortOnDone(ctx context.Context, a *periodic.Aborter) (stop func()) {
 	return func() { close(done) }
 }
 
-func resultFromRunner(p config.Profile, rr *periodic.RunnerResults, aborted bool) *Result {
-	return &Result{
+func resultFromRunner(p config.Profile, rr *periodic.RunnerResults, aborted bool) *result.Measurement {
+	return &result.Measurement{
 		Engine:            config.EngineFortio,
 		Protocol:          p.Target.Protocol,
 		URL:               config.PublicURL(p.Target.URL),
@@ -150,7 +151,7 @@ func resultFromRunner(p config.Profile, rr *periodic.RunnerResults, aborted bool
 // code label.
 func httpCodeLabel(code int) string {
 	if code < 0 {
-		return CodeError
+		return result.CodeError
 	}
 	return strconv.Itoa(code)
 }
@@ -160,10 +161,10 @@ func codeFromDetails(details string, ok bool) string {
 		if ok {
 			return "OK"
 		}
-		return CodeError
+		return result.CodeError
 	}
 	if strings.HasPrefix(details, "-") {
-		return CodeError
+		return result.CodeError
 	}
 	return details
 }

@@ -15,6 +15,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // countingObserver records what the engine reports per request.
@@ -144,7 +145,7 @@ func TestFortioCorrectedLatencyShowsStalls(t *testing.T) {
 }
 
 func percentileOfHistogram(h *stats.HistogramData, p float64) float64 {
-	if v, ok := PercentileOf(h, p); ok {
+	if v, ok := result.PercentileOf(h, p); ok {
 		return v
 	}
 	return -1

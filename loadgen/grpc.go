@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // runGRPC sends the standard gRPC health check through fortio's periodic
@@ -26,7 +27,7 @@ import (
 // closes its connections, which a daemon running thousands of runs cannot
 // afford. Codes are gRPC code names ("OK", "Unavailable", ...); a health
 // answer other than SERVING counts under its status name.
-func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs Observer) (*Result, error) {
+func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs result.Observer) (*result.Measurement, error) {
 	dial, err := grpcDialer(p.Target)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ type grpcRun struct {
 	hook *requestHook
 }
 
-func (f *Fortio) grpcPhase(ctx context.Context, p config.Profile, d time.Duration, obs Observer, dial func() (*grpc.ClientConn, error)) (*grpcRun, map[string]int64, error) {
+func (f *Fortio) grpcPhase(ctx context.Context, p config.Profile, d time.Duration, obs result.Observer, dial func() (*grpc.ClientConn, error)) (*grpcRun, map[string]int64, error) {
 	hook := newRequestHook(obs, p.Load.QPS, p.Load.Connections, d)
 	o := runnerOptions(p, d, hook)
 	o.RunType = "GRPC Health"

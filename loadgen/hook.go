@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"fortio.org/fortio/periodic"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // requestHook is fortio's per-request AccessLogger. It forwards every
-// request to the Observer as it completes, records latencies exactly (see
+// request to the result.Observer as it completes, records latencies exactly (see
 // latencyHistogram) and, for rate-limited runs, measures coordinated
 // omission: how late each request left compared with the time fortio's
 // schedule intended, and the latency counted from that intended time (as
@@ -19,7 +20,7 @@ import (
 // touches no shared cache line; finish merges them after fortio's runner
 // has waited for every connection.
 type requestHook struct {
-	obs   Observer
+	obs   result.Observer
 	conns []connStats
 	// Rate-limited runs only: interval is the time between two intended
 	// sends of one connection, and stretch fortio's correction that
@@ -41,7 +42,7 @@ type connStats struct {
 	_ [64]byte
 }
 
-func newRequestHook(obs Observer, qps float64, connections int, d time.Duration) *requestHook {
+func newRequestHook(obs result.Observer, qps float64, connections int, d time.Duration) *requestHook {
 	h := &requestHook{obs: obs, conns: make([]connStats, max(connections, 1))}
 	for i := range h.conns {
 		c := &h.conns[i]
@@ -100,7 +101,7 @@ func (h *requestHook) Info() string { return "perf-exporter metrics" }
 // finish puts what the hook measured into the result: exact percentiles in
 // place of fortio's interpolated ones, and the coordinated-omission view.
 // It must only be called once fortio's run has returned.
-func (h *requestHook) finish(r *Result, percentiles []float64) {
+func (h *requestHook) finish(r *result.Measurement, percentiles []float64) {
 	latency := newLatencyHistogram()
 	for i := range h.conns {
 		latency.Merge(&h.conns[i].latency)

@@ -7,6 +7,7 @@ import (
 
 	"fortio.org/fortio/periodic"
 	"fortio.org/fortio/stats"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Each connection records into its own histograms; the run's percentiles,
@@ -24,7 +25,7 @@ func TestHookMergesConnections(t *testing.T) {
 		h.Report(context.Background(), thread, int64(i/connections), start, d.Seconds(), true, "200")
 		all.Record(time.Duration(d.Seconds() * float64(time.Second)))
 	}
-	r := &Result{Latency: &stats.HistogramData{}}
+	r := &result.Measurement{Latency: &stats.HistogramData{}}
 	percentiles := []float64{50, 90, 99}
 	h.finish(r, percentiles)
 	want := all.Summary(percentiles)

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Nighthawk runs nighthawk_client, Envoy's load generator, which speaks
 // HTTP/1.1 and HTTP/2 and holds an open-loop rate. It reports at the end
-// only: Run does not call the Observer, and the caller records the Result
+// only: Run does not call the result.Observer, and the caller records the Result
 // in bulk.
 type Nighthawk struct {
 	path   string
@@ -49,7 +50,7 @@ var nighthawkMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, 
 
 // Run runs one load test. The profile's warmup, if any, is a separate
 // unmeasured run right before the measured one.
-func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ Observer) (*Result, error) {
+func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ result.Observer) (*result.Measurement, error) {
 	bin, err := lookupEngine(config.EngineNighthawk, n.path)
 	if err != nil {
 		return nil, err

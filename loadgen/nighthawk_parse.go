@@ -12,6 +12,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // nighthawkOutput is nighthawk_client's --output-format json: the
@@ -89,7 +90,7 @@ var nighthawkClasses = []struct{ counter, label string }{
 
 // parseNighthawk reads nighthawk_client output: its JSON format, or its
 // fortio format (which `transform --from nighthawk` may also meet).
-func parseNighthawk(data []byte, percentiles []float64) (*Result, error) {
+func parseNighthawk(data []byte, percentiles []float64) (*result.Measurement, error) {
 	body, err := jsonObject(data)
 	if err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func parseNighthawk(data []byte, percentiles []float64) (*Result, error) {
 	return out.result(percentiles)
 }
 
-func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
+func (out *nighthawkOutput) result(percentiles []float64) (*result.Measurement, error) {
 	global, workers, err := out.global()
 	if err != nil {
 		return nil, err
@@ -126,7 +127,7 @@ func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
 		return nil, fmt.Errorf("the %q result has no %s statistic and no benchmark counters: not the output of a Nighthawk benchmark", global.Name, nighthawkLatencyStat)
 	}
 
-	r := &Result{Engine: config.EngineNighthawk, Protocol: config.ProtocolHTTP1, Codes: map[string]int64{}}
+	r := &result.Measurement{Engine: config.EngineNighthawk, Protocol: config.ProtocolHTTP1, Codes: map[string]int64{}}
 	var responses int64
 	for _, c := range nighthawkClasses {
 		if n := counters[c.counter]; n > 0 {
@@ -135,10 +136,10 @@ func (out *nighthawkOutput) result(percentiles []float64) (*Result, error) {
 		}
 	}
 	if failed := counters[nighthawkOverflow] + counters[nighthawkConnFailure] + counters[nighthawkStreamResets]; failed > 0 {
-		r.Codes[CodeError] = failed
+		r.Codes[result.CodeError] = failed
 	}
 	if n := counters[nighthawkOverflow]; n > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were not sent because every connection was busy (%s); they are counted under code %q", n, nighthawkOverflow, CodeError))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were not sent because every connection was busy (%s); they are counted under code %q", n, nighthawkOverflow, result.CodeError))
 	}
 
 	maxRate := false
@@ -226,7 +227,7 @@ func (out *nighthawkOutput) global() (*nighthawkResult, int, error) {
 	return nil, 0, fmt.Errorf(`no "global" result among %d worker results`, len(out.Results))
 }
 
-func (out *nighthawkOutput) startTime(r *Result, global *nighthawkResult) error {
+func (out *nighthawkOutput) startTime(r *result.Measurement, global *nighthawkResult) error {
 	start := global.ExecutionStart
 	for i := 0; start == "" && i < len(out.Results); i++ {
 		start = out.Results[i].ExecutionStart

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func TestParseNighthawkJSON(t *testing.T) {
@@ -137,7 +138,7 @@ func TestParseNighthawkNoLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResultInvariants(t, r)
-	if r.Codes[CodeError] != 7 || r.Requests() != 7 || r.ErrorRatio() != 1 || r.Latency == nil || r.Latency.Count != 0 {
+	if r.Codes[result.CodeError] != 7 || r.Requests() != 7 || r.ErrorRatio() != 1 || r.Latency == nil || r.Latency.Count != 0 {
 		t.Errorf("result %+v", r)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // TransformFormats are the saved outputs ParseOutput reads: what
@@ -29,7 +30,7 @@ const maxTransformInput = 64 << 20
 //
 // What a saved output cannot tell (a wrk run's start time, the rate wrk2
 // was asked for) stays zero and the Result's notes say so.
-func ParseOutput(from string, r io.Reader, percentiles []float64) (*Result, error) {
+func ParseOutput(from string, r io.Reader, percentiles []float64) (*result.Measurement, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxTransformInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s output: %w", from, err)
@@ -37,7 +38,7 @@ func ParseOutput(from string, r io.Reader, percentiles []float64) (*Result, erro
 	if len(data) > maxTransformInput {
 		return nil, fmt.Errorf("%s output is larger than %d MiB", from, maxTransformInput>>20)
 	}
-	var res *Result
+	var res *result.Measurement
 	switch from {
 	case config.EngineFortio:
 		res, err = parseFortioJSON(data, config.EngineFortio, percentiles)
@@ -60,47 +61,4 @@ func ParseOutput(from string, r io.Reader, percentiles []float64) (*Result, erro
 		return nil, fmt.Errorf("%s output: %w", from, err)
 	}
 	return res, nil
-}
-
-// FortioShaped is the fortio part of a result document alone, without
-// PerfExporter: what `transform --to fortio` and the results API's
-// ?format=fortio serve. It encodes to JSON like the Document, minus that
-// one field, with RetCodes as FortioRetCodes writes them.
-func FortioShaped(d *Document) any {
-	fortio := *d
-	fortio.RetCodes = FortioRetCodes(d.PerfExporter.Codes, d.PerfExporter.Protocol)
-	return struct {
-		*Document
-		// Shadows Document.PerfExporter (a shallower field wins in
-		// encoding/json) and, being nil, is left out.
-		PerfExporter *struct{} `json:",omitempty"`
-	}{Document: &fortio}
-}
-
-// FortioRetCodes keys code counts the way fortio reads RetCodes. Fortio's
-// HTTP results key them by integer status (map[int]int64), so a document
-// with any other key cannot be loaded by `fortio report`. Statuses stay,
-// CodeError becomes -1, and a status class, which wrk and Nighthawk report
-// instead of statuses, becomes the first status of the class: 2xx is
-// written as 200 (as Nighthawk's own fortio output does), 4xx_5xx as 400,
-// Nighthawk's xxx (statuses outside 100-599) as 0. PerfExporter.Codes keeps
-// the labels themselves. gRPC results key RetCodes by name and are copied.
-func FortioRetCodes(codes map[string]int64, protocol string) map[string]int64 {
-	out := make(map[string]int64, len(codes))
-	for label, n := range codes {
-		key := label
-		switch {
-		case label == CodeError:
-			key = "-1"
-		case protocol == config.ProtocolGRPC:
-		case label == CodeWrkAbove399:
-			key = "400"
-		case label == "xxx":
-			key = "0"
-		case len(label) == 3 && label[0] >= '1' && label[0] <= '9' && label[1:] == "xx":
-			key = label[:1] + "00"
-		}
-		out[key] += n
-	}
-	return out
 }

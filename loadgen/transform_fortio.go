@@ -15,6 +15,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // fortioJSON is a fortio result (HTTPRunnerResults or GRPCRunnerResults,
@@ -52,7 +53,7 @@ type fortioHistogram struct {
 	Percentiles []struct{ Percentile, Value flexFloat }
 }
 
-// fortioExtras is the part of our Extras a transform keeps.
+// fortioExtras is the part of our result.Extras a transform keeps.
 type fortioExtras struct {
 	Engine                     string
 	Protocol                   string
@@ -64,7 +65,7 @@ type fortioExtras struct {
 }
 
 // Code labels from outside must stay a small set: an HTTP status, a gRPC
-// code or serving status name, a status class, or CodeError.
+// code or serving status name, a status class, or result.CodeError.
 var codeLabel = regexp.MustCompile(`^([1-9][0-9x]{2}|[A-Z][A-Z_]{0,31}|4xx_5xx|error)$`)
 
 // grpcHealthStatus names the serving statuses old fortio versions wrote as
@@ -73,7 +74,7 @@ var grpcHealthStatus = map[string]string{"0": "UNKNOWN", "1": "SERVING", "2": "N
 
 // parseFortioJSON reads a fortio result. engine names the tool that wrote it
 // (fortio, or nighthawk for Nighthawk's fortio format).
-func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result, error) {
+func parseFortioJSON(data []byte, engine string, percentiles []float64) (*result.Measurement, error) {
 	body, err := jsonObject(data)
 	if err != nil {
 		return nil, err
@@ -86,7 +87,7 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result
 		return nil, errors.New("no DurationHistogram: not a fortio result")
 	}
 	grpc := strings.HasPrefix(in.RunType, "GRPC")
-	r := &Result{
+	r := &result.Measurement{
 		Engine:         engine,
 		Protocol:       config.ProtocolHTTP1,
 		URL:            in.URL,
@@ -160,7 +161,7 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*Result
 			}
 			r.Notes = append(r.Notes, notes...)
 		}
-		r.Aborted = x.Outcome == OutcomeAborted
+		r.Aborted = x.Outcome == result.OutcomeAborted
 		r.Notes = append(r.Notes, x.Notes...)
 	}
 	return r, nil
@@ -185,7 +186,7 @@ func requestedQPS(raw json.RawMessage) (float64, error) {
 }
 
 // fortioCodes turns fortio's RetCodes into code labels: -1 (a transport
-// error) becomes CodeError, old numeric gRPC serving statuses their names.
+// error) becomes result.CodeError, old numeric gRPC serving statuses their names.
 func fortioCodes(retCodes map[string]protoInt, grpc bool) (map[string]int64, error) {
 	codes := make(map[string]int64, len(retCodes))
 	keys := make([]string, 0, len(retCodes))
@@ -196,7 +197,7 @@ func fortioCodes(retCodes map[string]protoInt, grpc bool) (map[string]int64, err
 	for _, k := range keys {
 		label := k
 		if n, err := strconv.Atoi(k); err == nil && n < 0 {
-			label = CodeError
+			label = result.CodeError
 		} else if name, ok := grpcHealthStatus[k]; ok && grpc {
 			label = name
 		} else if !codeLabel.MatchString(k) {

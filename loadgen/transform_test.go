@@ -11,6 +11,7 @@ import (
 	"fortio.org/fortio/fhttp"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func TestParseOutputFortio(t *testing.T) {
@@ -66,7 +67,7 @@ func TestParseOutputKeepsPerfExporterPart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := json.Marshal(NewDocument(orig, DocumentInfo{Outcome: OutcomeSuccess}))
+	doc, err := json.Marshal(result.NewDocument(orig, result.DocumentInfo{Outcome: result.OutcomeSuccess}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +101,8 @@ func TestFortioShapedLoadsIntoFortio(t *testing.T) {
 			continue // the inputs that are not benchmark results; see TestParseNighthawkErrors
 		}
 		read++
-		doc := NewDocument(r, DocumentInfo{Profile: "p", Outcome: OutcomeSuccess})
-		out, err := json.Marshal(FortioShaped(doc))
+		doc := result.NewDocument(r, result.DocumentInfo{Profile: "p", Outcome: result.OutcomeSuccess})
+		out, err := json.Marshal(result.FortioShaped(doc))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -148,12 +149,12 @@ func TestParseOutputPrefersBucketCounts(t *testing.T) {
 }
 
 func TestFortioRetCodes(t *testing.T) {
-	got := FortioRetCodes(map[string]int64{"2xx": 5, "4xx_5xx": 2, "5xx": 1, "error": 3, "503": 4, "xxx": 1, "1xx": 1}, config.ProtocolHTTP1)
+	got := result.FortioRetCodes(map[string]int64{"2xx": 5, "4xx_5xx": 2, "5xx": 1, "error": 3, "503": 4, "xxx": 1, "1xx": 1}, config.ProtocolHTTP1)
 	want := map[string]int64{"200": 5, "400": 2, "500": 1, "-1": 3, "503": 4, "0": 1, "100": 1}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("http: %v, want %v", got, want)
 	}
-	got = FortioRetCodes(map[string]int64{"SERVING": 5, "error": 1}, config.ProtocolGRPC)
+	got = result.FortioRetCodes(map[string]int64{"SERVING": 5, "error": 1}, config.ProtocolGRPC)
 	if want := map[string]int64{"SERVING": 5, "-1": 1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("grpc: %v, want %v", got, want)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Wrk runs wrk or wrk2, external HTTP/1.1 load generators. wrk sends as
@@ -19,7 +20,7 @@ import (
 // measures latency from each request's intended send time.
 //
 // Neither reports requests as they complete: Run does not call the
-// Observer, and the caller records the Result in bulk.
+// result.Observer, and the caller records the Result in bulk.
 type Wrk struct {
 	flavour string // config.EngineWrk or config.EngineWrk2
 	path    string
@@ -51,7 +52,7 @@ const wrkGrace = 10 * time.Second
 
 // Run runs one load test. The profile's warmup, if any, is a separate
 // unmeasured run right before the measured one.
-func (w *Wrk) Run(ctx context.Context, p config.Profile, _ Observer) (*Result, error) {
+func (w *Wrk) Run(ctx context.Context, p config.Profile, _ result.Observer) (*result.Measurement, error) {
 	bin, err := lookupEngine(w.flavour, w.path)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // ErrEngineNotInstalled is matched (errors.Is) by the error an external
@@ -225,7 +226,7 @@ func redactArgs(args []string, headerFlag string, t *config.Target) []string {
 // report: nothing was measured, but the run was aborted, not failed.
 // completeExternal fills in what an external tool's report does not say
 // about the run: the profile's target and load, and how the run ended.
-func completeExternal(r *Result, engine string, p config.Profile, start time.Time, connections int, notes []string, out externalRun) *Result {
+func completeExternal(r *result.Measurement, engine string, p config.Profile, start time.Time, connections int, notes []string, out externalRun) *result.Measurement {
 	if r.StartTime.IsZero() {
 		r.StartTime = start
 	}
@@ -240,8 +241,8 @@ func completeExternal(r *Result, engine string, p config.Profile, start time.Tim
 	return r
 }
 
-func abortedResult(engine string, p config.Profile, start time.Time, note string) *Result {
-	return &Result{
+func abortedResult(engine string, p config.Profile, start time.Time, note string) *result.Measurement {
+	return &result.Measurement{
 		Engine: engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
 		StartTime: start, RequestedDuration: p.Load.Duration.D(), RequestedQPS: max(p.Load.QPS, 0),
 		Aborted: true, Notes: []string{note},

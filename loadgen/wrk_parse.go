@@ -14,6 +14,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // wrkReport is the report wrk and wrk2 print when a run ends (also when it
@@ -413,28 +414,6 @@ func parseCount(s string) (int64, error) {
 
 func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// Code labels of wrk and wrk2 results. wrk counts responses only by whether
-// their status was above 399 ("Non-2xx or 3xx responses"), and transport
-// failures apart from responses, so a wrk result has at most three labels,
-// a small fixed set as metric labels must be:
-//
-//   - CodeWrkBelow400 ("2xx"): responses with a status below 400. wrk counts
-//     3xx as success and never follows redirects, so against a target that
-//     redirects these are 3xx; wrk does not tell them apart.
-//   - CodeWrkAbove399 ("4xx_5xx"): responses with a status of 400 or more;
-//     wrk does not split client from server errors.
-//   - CodeError: connect, read and write errors, and timeouts.
-//
-// A response slower than --timeout is counted by wrk both as a completed
-// response (with its status) and as a timeout; we count it once, under
-// CodeError, taking it from the below-400 class first because wrk does not
-// say which status it had. Nighthawk results use the same class labels
-// ("2xx", "4xx", "5xx"), so boards can show both engines side by side.
-const (
-	CodeWrkBelow400 = "2xx"
-	CodeWrkAbove399 = "4xx_5xx"
-)
-
 func (rep *wrkReport) codes() map[string]int64 {
 	completed := rep.requests
 	above := min(rep.non2xx3xx, completed)
@@ -445,7 +424,7 @@ func (rep *wrkReport) codes() map[string]int64 {
 	above -= fromAbove
 	failed := rep.socket.connect + rep.socket.read + rep.socket.write + rep.socket.timeout
 	codes := map[string]int64{}
-	for label, n := range map[string]int64{CodeWrkBelow400: below, CodeWrkAbove399: above, CodeError: failed} {
+	for label, n := range map[string]int64{result.CodeWrkBelow400: below, result.CodeWrkAbove399: above, result.CodeError: failed} {
 		if n > 0 {
 			codes[label] = n
 		}
@@ -456,7 +435,7 @@ func (rep *wrkReport) codes() map[string]int64 {
 // parseWrk reads the output of wrk (flavour "wrk") or wrk2 ("wrk2") into a
 // Result with the given latency percentiles. What the output cannot tell
 // (start time, the rate wrk2 was asked for) is left for the caller.
-func parseWrk(data []byte, flavour string, percentiles []float64) (*Result, error) {
+func parseWrk(data []byte, flavour string, percentiles []float64) (*result.Measurement, error) {
 	rep, err := parseWrkReport(data)
 	if err != nil {
 		return nil, err
@@ -464,7 +443,7 @@ func parseWrk(data []byte, flavour string, percentiles []float64) (*Result, erro
 	return rep.result(flavour, percentiles)
 }
 
-func (rep *wrkReport) result(flavour string, percentiles []float64) (*Result, error) {
+func (rep *wrkReport) result(flavour string, percentiles []float64) (*result.Measurement, error) {
 	if !rep.hasSummary {
 		return nil, fmt.Errorf(`no "N requests in T" line: %s did not finish a run (is this %s output?)`, flavour, flavour)
 	}
@@ -481,7 +460,7 @@ func (rep *wrkReport) result(flavour string, percentiles []float64) (*Result, er
 	default:
 		return nil, fmt.Errorf("unknown wrk flavour %q (wrk or wrk2)", flavour)
 	}
-	r := &Result{
+	r := &result.Measurement{
 		Engine:            flavour,
 		Protocol:          config.ProtocolHTTP1,
 		ActualDuration:    rep.duration,
@@ -514,10 +493,10 @@ func (rep *wrkReport) result(flavour string, percentiles []float64) (*Result, er
 // wrkLatency fills the latency of a wrk result. wrk prints four percentiles
 // and its thread stats, not a histogram; the buckets are rebuilt from the
 // percentiles so that runs still feed the cumulative latency histogram.
-func (rep *wrkReport) wrkLatency(r *Result, percentiles []float64) {
+func (rep *wrkReport) wrkLatency(r *result.Measurement, percentiles []float64) {
 	timeouts := min(rep.socket.timeout, rep.requests)
 	if timeouts > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d responses were slower than --timeout: wrk leaves them out of its latency statistics; they are counted under code %q", timeouts, CodeError))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d responses were slower than --timeout: wrk leaves them out of its latency statistics; they are counted under code %q", timeouts, result.CodeError))
 	}
 	// wrk's latency statistics hold every response within --timeout.
 	count := rep.requests - timeouts
@@ -607,7 +586,7 @@ func approximateBuckets(printed []stats.Percentile, maxValue float64, count int6
 // engine. Result.Latency holds service time, as for the fortio engine:
 // wrk2's "Uncorrected Latency" block, printed with -U (which the engine
 // always passes).
-func (rep *wrkReport) wrk2Latency(r *Result, percentiles []float64) {
+func (rep *wrkReport) wrk2Latency(r *result.Measurement, percentiles []float64) {
 	var missing []float64
 	switch {
 	case rep.recorded != nil:
@@ -647,7 +626,7 @@ func (rep *wrkReport) wrk2Latency(r *Result, percentiles []float64) {
 		}
 	}
 	if rep.socket.timeout > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("wrk2 reported %d timeouts: every 2 s it counts the requests outstanding for longer than --timeout, so one slow request can count more than once, and requests that completed late stay in the latency histograms; they are counted under code %q", rep.socket.timeout, CodeError))
+		r.Notes = append(r.Notes, fmt.Sprintf("wrk2 reported %d timeouts: every 2 s it counts the requests outstanding for longer than --timeout, so one slow request can count more than once, and requests that completed late stay in the latency histograms; they are counted under code %q", rep.socket.timeout, result.CodeError))
 	}
 	if len(missing) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("wrk2's output has no %s", percentileList(uniqueFloats(missing))))

@@ -12,6 +12,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // readTestdata returns a file under testdata/.
@@ -46,9 +47,9 @@ func histogramPercentile(h *stats.HistogramData, p float64) (float64, bool) {
 // checkResultInvariants holds for every Result a parser returns, whatever
 // its input: it encodes as a result document (no NaN or infinity), no count
 // is negative, and histogram buckets add up to the histogram's count.
-func checkResultInvariants(t *testing.T, r *Result) {
+func checkResultInvariants(t *testing.T, r *result.Measurement) {
 	t.Helper()
-	if _, err := json.Marshal(NewDocument(r, DocumentInfo{})); err != nil {
+	if _, err := json.Marshal(result.NewDocument(r, result.DocumentInfo{})); err != nil {
 		t.Errorf("result document does not encode: %v", err)
 	}
 	for name, h := range map[string]*stats.HistogramData{"Latency": r.Latency, "Corrected": r.Corrected} {
@@ -75,7 +76,7 @@ func checkResultInvariants(t *testing.T, r *Result) {
 
 // checkPercentilesRise holds for real outputs: a higher percentile is never
 // a lower latency.
-func checkPercentilesRise(t *testing.T, r *Result) {
+func checkPercentilesRise(t *testing.T, r *result.Measurement) {
 	t.Helper()
 	for name, h := range map[string]*stats.HistogramData{"Latency": r.Latency, "Corrected": r.Corrected} {
 		if h == nil {

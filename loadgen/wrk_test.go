@@ -18,6 +18,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func TestWrkInvocation(t *testing.T) {
@@ -193,7 +194,7 @@ func TestWrkRunsTheRealWrk(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 	// About 10% of the echo handler's answers are 503.
-	if r.Codes[CodeWrkBelow400] == 0 || r.Codes[CodeWrkAbove399] == 0 || r.Codes[CodeError] != 0 {
+	if r.Codes[result.CodeWrkBelow400] == 0 || r.Codes[result.CodeWrkAbove399] == 0 || r.Codes[result.CodeError] != 0 {
 		t.Errorf("codes %v, want 2xx and 4xx_5xx", r.Codes)
 	}
 	for _, pc := range []float64{50, 75, 90, 99} {

@@ -33,7 +33,7 @@ func NewProgress(ctx context.Context, out io.Writer, terminal bool, duration tim
 	return p
 }
 
-// ObserveRequest implements loadgen.Observer.
+// ObserveRequest implements result.Observer.
 func (p *Progress) ObserveRequest(_ time.Duration, code string) {
 	p.requests.Add(1)
 	if len(code) != 3 || code[0] != '2' {

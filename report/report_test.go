@@ -10,7 +10,7 @@ import (
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func TestSummaryShowsVerdictsAndFitsHistogram(t *testing.T) {
@@ -18,11 +18,11 @@ func TestSummaryShowsVerdictsAndFitsHistogram(t *testing.T) {
 	for i := range 5000 {
 		h.Record(0.0001 * float64(i%900)) // spread over many buckets
 	}
-	r := &loadgen.Result{Engine: "fortio", Protocol: "http1", URL: "http://t/echo", ActualDuration: time.Second,
+	r := &result.Measurement{Engine: "fortio", Protocol: "http1", URL: "http://t/echo", ActualDuration: time.Second,
 		ActualQPS: 5000, Connections: 4, Codes: map[string]int64{"200": 4990, "503": 10},
 		Latency: h.Export().CalcPercentiles([]float64{50, 99})}
-	doc := loadgen.NewDocument(r, loadgen.DocumentInfo{Profile: "run", Outcome: loadgen.OutcomeSLOMissed, Method: "GET",
-		Verdicts: []loadgen.Verdict{{Objective: "latency p99", Target: 0.01, Actual: 0.089, Met: false}}})
+	doc := result.NewDocument(r, result.DocumentInfo{Profile: "run", Outcome: result.OutcomeSLOMissed, Method: "GET",
+		Verdicts: []result.Verdict{{Objective: "latency p99", Target: 0.01, Actual: 0.089, Met: false}}})
 	var buf bytes.Buffer
 	WriteSummary(&buf, doc)
 	out := buf.String()

@@ -8,13 +8,12 @@ import (
 	"text/tabwriter"
 
 	"fortio.org/fortio/stats"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // WriteSummary prints what a person wants to see after a run: throughput,
 // status codes, percentiles, a latency histogram and the objectives.
-func WriteSummary(w io.Writer, doc *loadgen.Document) {
+func WriteSummary(w io.Writer, doc *result.Document) {
 	x := &doc.PerfExporter
 	fmt.Fprintf(w, "%s %s (%s, %s)\n", x.Method, doc.URL, x.Engine, x.Protocol)
 	fmt.Fprintf(w, "%d requests in %s, %.1f req/s (requested: %s), %d connections\n",
@@ -64,7 +63,7 @@ func writePercentiles(w io.Writer, h, corrected, lateness *stats.HistogramData) 
 	}
 	fmt.Fprintln(tw, header)
 	for _, pc := range h.Percentiles {
-		line := fmt.Sprintf("p%s\t%s\t", loadgen.PercentileLabel(pc.Percentile), formatSeconds(pc.Value))
+		line := fmt.Sprintf("p%s\t%s\t", result.PercentileLabel(pc.Percentile), formatSeconds(pc.Value))
 		if corrected != nil {
 			line += fmt.Sprintf("%s\t%s\t", formatSeconds(valueAt(corrected, pc.Percentile)), formatSeconds(valueAt(lateness, pc.Percentile)))
 		}
@@ -78,7 +77,7 @@ func writePercentiles(w io.Writer, h, corrected, lateness *stats.HistogramData) 
 }
 
 func valueAt(h *stats.HistogramData, p float64) float64 {
-	v, _ := loadgen.PercentileOf(h, p)
+	v, _ := result.PercentileOf(h, p)
 	return v
 }
 

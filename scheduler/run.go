@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // environmentTimeout bounds the environment queries of one run; they run
@@ -21,7 +21,7 @@ const environmentTimeout = 2 * time.Minute
 // runs should wait for them.
 func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) {
 	doc := s.measure(cfg, slots, p, tick, trigger)
-	if doc == nil || doc.PerfExporter.Outcome == loadgen.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
+	if doc == nil || doc.PerfExporter.Outcome == result.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
 		return
 	}
 	s.mu.Lock()
@@ -39,14 +39,14 @@ func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profil
 
 // measure runs the load test while holding a concurrency slot, then saves
 // and publishes its document. It returns nil when no run took place.
-func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) *loadgen.Document {
+func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) *result.Document {
 	ctx := s.ctx
 	jitter(ctx, cfg.Global.StartJitter.D())
 	select {
 	case slots <- struct{}{}:
 		defer func() { <-slots }()
 	case <-ctx.Done():
-		s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeAborted)
+		s.opts.Recorder.CountOutcome(p.Name, result.OutcomeAborted)
 		return nil
 	}
 	start := s.opts.Now()
@@ -62,29 +62,29 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	split := SplitProfile(p, s.opts.Split)
 	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
 
-	var result *loadgen.Result
+	var measured *result.Measurement
 	var runErr error
 	if split.Target, runErr = split.Target.WithHeaderFiles(); runErr == nil {
-		result, runErr = s.execute(ctx, cfg, split)
+		measured, runErr = s.execute(ctx, cfg, split)
 	}
-	outcome, verdicts := loadgen.Judge(p, result, runErr)
+	outcome, verdicts := result.Judge(p, measured, runErr)
 	if ctx.Err() != nil {
-		outcome = loadgen.OutcomeAborted
+		outcome = result.OutcomeAborted
 	}
-	if result == nil {
-		result = &loadgen.Result{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
+	if measured == nil {
+		measured = &result.Measurement{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
 			StartTime: start, ActualDuration: s.opts.Now().Sub(start), RequestedDuration: p.Load.Duration.D(),
 			RequestedQPS: split.Load.QPS, Connections: split.Load.Connections}
 	}
-	info := loadgen.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
+	info := result.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
 		Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
 	if runErr != nil {
 		info.Error = split.Target.Redact(runErr.Error())
 		log.Error("run failed", "err", info.Error)
 	} else {
-		log.Info("run finished", "outcome", outcome, "summary", result.Describe())
+		log.Info("run finished", "outcome", outcome, "summary", measured.Describe())
 	}
-	doc := loadgen.NewDocument(result, info)
+	doc := result.NewDocument(measured, info)
 
 	// Persist first (a detached context: an aborted run is still recorded),
 	// then publish, so a crash never shows metrics the history lacks.
@@ -98,7 +98,7 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 // addEnvironment evaluates the profile's environment queries over the
 // run's window, then stores and publishes the document again with them. A
 // copy is changed: the published document may be read concurrently.
-func (s *Scheduler) addEnvironment(p config.Profile, doc *loadgen.Document) {
+func (s *Scheduler) addEnvironment(p config.Profile, doc *result.Document) {
 	ctx, cancel := context.WithTimeout(s.ctx, environmentTimeout)
 	defer cancel()
 	start := doc.StartTime
@@ -122,7 +122,7 @@ func (s *Scheduler) addEnvironment(p config.Profile, doc *loadgen.Document) {
 // execute runs the engine. Engines that report every request live feed the
 // cumulative series through the observer; for the others the result is
 // recorded in bulk afterwards.
-func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Profile) (*loadgen.Result, error) {
+func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Profile) (*result.Measurement, error) {
 	engine, err := s.opts.Engines(cfg, p.Engine)
 	if err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Pr
 	return r, nil
 }
 
-func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *loadgen.Document) {
+func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *result.Document) {
 	if s.opts.History == nil {
 		return
 	}
@@ -149,13 +149,13 @@ func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *loadgen.Doc
 
 // publish makes a completed run's document the profile's last run: its
 // gauges, its outcome count and, for a success, the new baseline.
-func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, doc *loadgen.Document) {
+func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, doc *result.Document) {
 	s.mu.Lock()
 	s.last[profile] = doc
 	s.mu.Unlock()
 	s.opts.Recorder.SetLastRun(doc)
 	s.opts.Recorder.CountOutcome(profile, doc.PerfExporter.Outcome)
-	if s.opts.History == nil || doc.PerfExporter.Outcome != loadgen.OutcomeSuccess {
+	if s.opts.History == nil || doc.PerfExporter.Outcome != result.OutcomeSuccess {
 		return
 	}
 	baseline, n, err := s.opts.History.Baseline(ctx, profile, cfg.Global.BaselineRuns)
@@ -170,7 +170,7 @@ func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile str
 
 // countingObserver tells whether the engine reported requests live.
 type countingObserver struct {
-	next loadgen.Observer
+	next result.Observer
 	n    atomic.Int64
 }
 

@@ -19,15 +19,16 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Recorder is where run results go: the collector.
 type Recorder interface {
-	Observer(profile string) loadgen.Observer
-	RecordBulk(profile string, r *loadgen.Result)
+	Observer(profile string) result.Observer
+	RecordBulk(profile string, r *result.Measurement)
 	CountOutcome(profile, outcome string)
 	SetScheduleLateness(profile string, late time.Duration)
-	SetLastRun(doc *loadgen.Document)
+	SetLastRun(doc *result.Document)
 	SetBaseline(profile string, percentiles map[string]float64)
 	SetProfiles(profiles []config.Profile, intervals map[string]time.Duration)
 }
@@ -37,13 +38,13 @@ type Recorder interface {
 // are published.
 type History interface {
 	BeginRun(ctx context.Context, runID, profile string, start time.Time) error
-	Save(ctx context.Context, doc *loadgen.Document) error
+	Save(ctx context.Context, doc *result.Document) error
 	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
 }
 
 // Environment evaluates a profile's environment queries over a run's window.
 type Environment interface {
-	Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []loadgen.EnvironmentValue
+	Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []result.EnvironmentValue
 }
 
 // Engines returns the engine for a profile's engine name.
@@ -85,7 +86,7 @@ type Scheduler struct {
 	// running survives reloads: a changed profile's new schedule must not
 	// start while the old definition's run is still going.
 	running map[string]bool
-	last    map[string]*loadgen.Document
+	last    map[string]*result.Document
 	slots   chan struct{} // max_concurrent_runs
 }
 
@@ -116,7 +117,7 @@ func New(opts Options) *Scheduler {
 		cancel:  cancel,
 		entries: map[string]*entry{},
 		running: map[string]bool{},
-		last:    map[string]*loadgen.Document{},
+		last:    map[string]*result.Document{},
 	}
 }
 
@@ -221,7 +222,7 @@ func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
 	}
 	if s.running[p.Name] {
 		s.mu.Unlock()
-		s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeSkipped)
+		s.opts.Recorder.CountOutcome(p.Name, result.OutcomeSkipped)
 		s.log.Warn("run skipped: the previous run is still going", "profile", p.Name, "trigger", trigger)
 		return
 	}
@@ -241,7 +242,7 @@ func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("run panicked", "profile", p.Name, "panic", v)
-				s.opts.Recorder.CountOutcome(p.Name, loadgen.OutcomeFailure)
+				s.opts.Recorder.CountOutcome(p.Name, result.OutcomeFailure)
 			}
 		}()
 		s.run(cfg, slots, p, tick, trigger)
@@ -253,7 +254,7 @@ type Status struct {
 	Profile config.Profile
 	Running bool
 	Next    time.Time
-	Last    *loadgen.Document
+	Last    *result.Document
 }
 
 // Statuses lists every scheduled profile, by name.
@@ -270,7 +271,7 @@ func (s *Scheduler) Statuses() []Status {
 
 // Restore gives the scheduler the last documents read from the store at
 // start, so status pages are not blank after a restart.
-func (s *Scheduler) Restore(docs []*loadgen.Document) {
+func (s *Scheduler) Restore(docs []*result.Document) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range docs {

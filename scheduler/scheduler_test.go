@@ -13,13 +13,14 @@ import (
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // fakeRecorder counts what the scheduler publishes.
 type fakeRecorder struct {
 	mu       sync.Mutex
 	outcomes map[string]map[string]int
-	docs     []*loadgen.Document
+	docs     []*result.Document
 	profiles []string
 }
 
@@ -27,8 +28,8 @@ func newFakeRecorder() *fakeRecorder {
 	return &fakeRecorder{outcomes: map[string]map[string]int{}}
 }
 
-func (f *fakeRecorder) Observer(string) loadgen.Observer          { return nopObserver{} }
-func (f *fakeRecorder) RecordBulk(string, *loadgen.Result)        {}
+func (f *fakeRecorder) Observer(string) result.Observer           { return nopObserver{} }
+func (f *fakeRecorder) RecordBulk(string, *result.Measurement)    {}
 func (f *fakeRecorder) SetScheduleLateness(string, time.Duration) {}
 func (f *fakeRecorder) SetBaseline(string, map[string]float64)    {}
 func (f *fakeRecorder) CountOutcome(profile, outcome string) {
@@ -39,7 +40,7 @@ func (f *fakeRecorder) CountOutcome(profile, outcome string) {
 	}
 	f.outcomes[profile][outcome]++
 }
-func (f *fakeRecorder) SetLastRun(doc *loadgen.Document) {
+func (f *fakeRecorder) SetLastRun(doc *result.Document) {
 	f.mu.Lock()
 	f.docs = append(f.docs, doc)
 	f.mu.Unlock()
@@ -72,7 +73,7 @@ type sleepEngine struct {
 	perProfile map[string]int
 }
 
-func (e *sleepEngine) Run(ctx context.Context, p config.Profile, _ loadgen.Observer) (*loadgen.Result, error) {
+func (e *sleepEngine) Run(ctx context.Context, p config.Profile, _ result.Observer) (*result.Measurement, error) {
 	e.mu.Lock()
 	e.active++
 	e.maxActive = max(e.maxActive, e.active)
@@ -88,7 +89,7 @@ func (e *sleepEngine) Run(ctx context.Context, p config.Profile, _ loadgen.Obser
 	case <-ctx.Done():
 		aborted = true
 	}
-	return &loadgen.Result{Engine: "sleep", StartTime: start, ActualDuration: time.Since(start),
+	return &result.Measurement{Engine: "sleep", StartTime: start, ActualDuration: time.Since(start),
 		Codes: map[string]int64{"200": 10}, Aborted: aborted}, nil
 }
 
@@ -123,8 +124,8 @@ profiles:
 	}
 	s.Start()
 	defer s.Stop(context.Background())
-	testutil.WaitFor(t, 15*time.Second, "a skipped tick", func() bool { return rec.count("slow", loadgen.OutcomeSkipped) >= 1 })
-	testutil.WaitFor(t, 15*time.Second, "a completed run", func() bool { return rec.count("slow", loadgen.OutcomeSuccess) >= 1 })
+	testutil.WaitFor(t, 15*time.Second, "a skipped tick", func() bool { return rec.count("slow", result.OutcomeSkipped) >= 1 })
+	testutil.WaitFor(t, 15*time.Second, "a completed run", func() bool { return rec.count("slow", result.OutcomeSuccess) >= 1 })
 }
 
 func TestMaxConcurrentRunsSerialisesProfiles(t *testing.T) {
@@ -141,7 +142,7 @@ profiles:
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 15*time.Second, "three runs", func() bool {
-		return rec.count("a", loadgen.OutcomeSuccess)+rec.count("b", loadgen.OutcomeSuccess)+rec.count("c", loadgen.OutcomeSuccess) == 3
+		return rec.count("a", result.OutcomeSuccess)+rec.count("b", result.OutcomeSuccess)+rec.count("c", result.OutcomeSuccess) == 3
 	})
 	if engine.maxActive != 1 {
 		t.Errorf("%d runs overlapped with max_concurrent_runs 1", engine.maxActive)
@@ -166,10 +167,10 @@ profiles:
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.count("long", loadgen.OutcomeAborted); got != 1 {
+	if got := rec.count("long", result.OutcomeAborted); got != 1 {
 		t.Errorf("aborted runs = %d, want 1", got)
 	}
-	if len(rec.docs) != 1 || rec.docs[0].PerfExporter.Outcome != loadgen.OutcomeAborted {
+	if len(rec.docs) != 1 || rec.docs[0].PerfExporter.Outcome != result.OutcomeAborted {
 		t.Errorf("the aborted run's document was not published: %+v", rec.docs)
 	}
 }
@@ -197,7 +198,7 @@ profiles:
 		t.Fatal(err)
 	}
 	// The run that started before the reload completes normally.
-	testutil.WaitFor(t, 15*time.Second, "the in-flight run", func() bool { return rec.count("keep", loadgen.OutcomeSuccess) == 1 })
+	testutil.WaitFor(t, 15*time.Second, "the in-flight run", func() bool { return rec.count("keep", result.OutcomeSuccess) == 1 })
 	var names []string
 	for _, st := range s.Statuses() {
 		names = append(names, st.Profile.Name)
@@ -231,7 +232,7 @@ profiles:
 	if err := s.RunNow("manual"); !errors.Is(err, ErrRunning) {
 		t.Errorf("RunNow while running = %v, want ErrRunning", err)
 	}
-	testutil.WaitFor(t, 15*time.Second, "the run", func() bool { return rec.count("manual", loadgen.OutcomeSuccess) == 1 })
+	testutil.WaitFor(t, 15*time.Second, "the run", func() bool { return rec.count("manual", result.OutcomeSuccess) == 1 })
 	_ = s.Stop(context.Background())
 }
 
@@ -264,12 +265,12 @@ func TestEveryIsAlignedAcrossProcesses(t *testing.T) {
 // slowEnvironment answers after release is closed.
 type slowEnvironment struct{ release chan struct{} }
 
-func (e slowEnvironment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []loadgen.EnvironmentValue {
+func (e slowEnvironment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []result.EnvironmentValue {
 	select {
 	case <-e.release:
 	case <-ctx.Done():
 	}
-	return []loadgen.EnvironmentValue{{Set: "nodes", Name: "load1", Avg: 1.5, Max: 2}}
+	return []result.EnvironmentValue{{Set: "nodes", Name: "load1", Avg: 1.5, Max: 2}}
 }
 
 // Environment queries wait for Prometheus; they must not hold up the next
@@ -291,7 +292,7 @@ profiles:
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 15*time.Second, "both runs while a's environment is pending", func() bool {
-		return rec.count("a", loadgen.OutcomeSuccess) == 1 && rec.count("b", loadgen.OutcomeSuccess) == 1
+		return rec.count("a", result.OutcomeSuccess) == 1 && rec.count("b", result.OutcomeSuccess) == 1
 	})
 	if err := s.RunNow("a"); err != nil {
 		t.Errorf("profile a still counts as running while its environment is evaluated: %v", err)
@@ -311,9 +312,9 @@ profiles:
 // recordingEngine keeps the profile it was asked to run.
 type recordingEngine struct{ got chan config.Profile }
 
-func (e recordingEngine) Run(_ context.Context, p config.Profile, _ loadgen.Observer) (*loadgen.Result, error) {
+func (e recordingEngine) Run(_ context.Context, p config.Profile, _ result.Observer) (*result.Measurement, error) {
 	e.got <- p
-	return &loadgen.Result{Codes: map[string]int64{"200": 1}}, nil
+	return &result.Measurement{Codes: map[string]int64{"200": 1}}, nil
 }
 
 func TestHeaderFilesAreReadForEachRun(t *testing.T) {

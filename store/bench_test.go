@@ -12,7 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // BenchmarkSave is the cost of storing one run in steady state: a realistic
@@ -23,7 +23,7 @@ func BenchmarkSave(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, b.TempDir(), Options{MaxRuns: config.DefaultRetainRuns})
 	fill(b, s, "p", config.DefaultRetainRuns)
-	docs := make([]*loadgen.Document, 0, 64)
+	docs := make([]*result.Document, 0, 64)
 	for i := range cap(docs) {
 		docs = append(docs, run{profile: "p", scale: 1 + float64(i%7)}.doc())
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // crashDirEnv makes the test binary, run again as a child, the process that
@@ -135,7 +135,7 @@ func checkAfterCrash(t *testing.T, dir, inFlight string, saved []string) {
 	}
 	for id := range aborted {
 		d, err := s.Get(ctx, id)
-		if err != nil || d.PerfExporter.Outcome != loadgen.OutcomeAborted || d.PerfExporter.Error != AbortedByCrash {
+		if err != nil || d.PerfExporter.Outcome != result.OutcomeAborted || d.PerfExporter.Error != AbortedByCrash {
 			t.Errorf("recovered run %s: stored %v, %v; want an aborted document", id, d, err)
 		}
 	}

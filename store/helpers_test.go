@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // base is the start time of the runs the tests make.
@@ -25,9 +24,9 @@ type run struct {
 
 // doc builds the document a fortio run would give: 3000 requests with a
 // long-tailed latency (about 40 histogram buckets), five percentiles.
-func (r run) doc() *loadgen.Document {
+func (r run) doc() *result.Document {
 	if r.outcome == "" {
-		r.outcome = loadgen.OutcomeSuccess
+		r.outcome = result.OutcomeSuccess
 	}
 	if r.scale == 0 {
 		r.scale = 1
@@ -38,17 +37,17 @@ func (r run) doc() *loadgen.Document {
 		h.Record(r.scale * 0.0004 * math.Exp(7*x*x*x))
 	}
 	latency := h.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
-	res := &loadgen.Result{
+	res := &result.Measurement{
 		Engine: "fortio", Protocol: "http1", URL: "http://127.0.0.1:8080/echo",
 		StartTime: r.start, ActualDuration: 30 * time.Second, RequestedDuration: 30 * time.Second,
 		RequestedQPS: 100, ActualQPS: 99.97, Connections: 8,
-		Codes:   map[string]int64{"200": 2990, "503": 9, loadgen.CodeError: 1},
+		Codes:   map[string]int64{"200": 2990, "503": 9, result.CodeError: 1},
 		Latency: latency,
 	}
-	return loadgen.NewDocument(res, loadgen.DocumentInfo{
+	return result.NewDocument(res, result.DocumentInfo{
 		RunID: r.id, Profile: r.profile, Outcome: r.outcome, Method: "GET",
 		Headers:  map[string]string{"Authorization": "<secret>"},
-		Verdicts: []loadgen.Verdict{{Objective: "latency p99", Target: 0.25, Actual: latency.Percentiles[3].Value, Met: true}},
+		Verdicts: []result.Verdict{{Objective: "latency p99", Target: 0.25, Actual: latency.Percentiles[3].Value, Met: true}},
 	})
 }
 
@@ -73,7 +72,7 @@ func save(t testing.TB, s *Store, runs ...run) {
 
 // sameDoc fails unless got encodes exactly like want: what was saved is
 // what comes back.
-func sameDoc(t testing.TB, got, want *loadgen.Document) {
+func sameDoc(t testing.TB, got, want *result.Document) {
 	t.Helper()
 	g, err := json.Marshal(got)
 	if err != nil {

@@ -10,9 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
 // Summary is the part of a run's document that lists, charts and baselines
@@ -37,7 +36,7 @@ type Summary struct {
 // End is when the run finished.
 func (s Summary) End() time.Time { return s.StartTime.Add(s.Duration) }
 
-func summarize(doc *loadgen.Document) Summary {
+func summarize(doc *result.Document) Summary {
 	s := Summary{
 		RunID:        doc.PerfExporter.RunID,
 		Profile:      doc.PerfExporter.Profile,
@@ -54,7 +53,7 @@ func summarize(doc *loadgen.Document) Summary {
 	if h := doc.DurationHistogram; h != nil && len(h.Percentiles) > 0 {
 		s.Latency = make(map[string]float64, len(h.Percentiles))
 		for _, p := range h.Percentiles {
-			s.Latency[loadgen.PercentileLabel(p.Percentile)] = p.Value
+			s.Latency[result.PercentileLabel(p.Percentile)] = p.Value
 		}
 	}
 	return s
@@ -198,7 +197,7 @@ func (m *merger) next() ([]byte, []byte) {
 // Last is what the store holds of a profile's most recent runs.
 type Last struct {
 	// Run is the newest run's document, whatever its outcome.
-	Run *loadgen.Document
+	Run *result.Document
 	// Success is the newest successful run, nil if none is kept.
 	Success *Summary
 }
@@ -228,7 +227,7 @@ func (s *Store) Latest(ctx context.Context) (map[string]Last, error) {
 				if err != nil {
 					return err
 				}
-				if sum.Outcome == loadgen.OutcomeSuccess {
+				if sum.Outcome == result.OutcomeSuccess {
 					last.Success = &sum
 					break
 				}
@@ -268,7 +267,7 @@ func (s *Store) Baseline(ctx context.Context, profile string, n int) (map[string
 			if err != nil {
 				return err
 			}
-			if sum.Outcome != loadgen.OutcomeSuccess {
+			if sum.Outcome != result.OutcomeSuccess {
 				continue
 			}
 			used++

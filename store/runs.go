@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
+	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
 // AbortedByCrash is the Error of a run found in flight at start.
@@ -50,7 +49,7 @@ func (s *Store) BeginRun(ctx context.Context, runID, profile string, start time.
 // its in-flight mark and applies retention to its profile, in one
 // transaction that is on disk when Save returns. Saving a run id again
 // replaces the earlier document.
-func (s *Store) Save(ctx context.Context, doc *loadgen.Document) error {
+func (s *Store) Save(ctx context.Context, doc *result.Document) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -70,11 +69,11 @@ func (s *Store) Save(ctx context.Context, doc *loadgen.Document) error {
 // RecoverInFlight records every run that was started but never saved (the
 // exporter died during it) as aborted, and returns those documents so the
 // caller can count them. Call it once at start, before any run begins.
-func (s *Store) RecoverInFlight(ctx context.Context, now time.Time) ([]*loadgen.Document, error) {
+func (s *Store) RecoverInFlight(ctx context.Context, now time.Time) ([]*result.Document, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	var recovered []*loadgen.Document
+	var recovered []*result.Document
 	err := s.update(func(tx *bolt.Tx) error {
 		marks := tx.Bucket(bucketInFlight)
 		docs := tx.Bucket(bucketDocs)
@@ -118,8 +117,8 @@ func (s *Store) RecoverInFlight(ctx context.Context, now time.Time) ([]*loadgen.
 
 // abortedDocument is what is known of a run the exporter died during: who
 // and when. Its measurements died with the process.
-func abortedDocument(id string, mark inFlight, now time.Time) *loadgen.Document {
-	return &loadgen.Document{
+func abortedDocument(id string, mark inFlight, now time.Time) *result.Document {
+	return &result.Document{
 		Labels:            mark.Profile,
 		StartTime:         mark.StartTime,
 		ID:                id,
@@ -127,10 +126,10 @@ func abortedDocument(id string, mark inFlight, now time.Time) *loadgen.Document 
 		Sizes:             &stats.HistogramData{},
 		HeaderSizes:       &stats.HistogramData{},
 		RetCodes:          map[string]int64{},
-		PerfExporter: loadgen.Extras{
+		PerfExporter: result.Extras{
 			RunID:   id,
 			Profile: mark.Profile,
-			Outcome: loadgen.OutcomeAborted,
+			Outcome: result.OutcomeAborted,
 			Error:   AbortedByCrash,
 			Codes:   map[string]int64{},
 			Notes: []string{fmt.Sprintf("found in flight when the exporter started again at %s; what the run measured is lost",
@@ -141,11 +140,11 @@ func abortedDocument(id string, mark inFlight, now time.Time) *loadgen.Document 
 
 // Get returns the document of a run; the error wraps ErrNotFound when the
 // store does not hold it (never stored, or dropped by retention).
-func (s *Store) Get(ctx context.Context, id string) (*loadgen.Document, error) {
+func (s *Store) Get(ctx context.Context, id string) (*result.Document, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	var doc *loadgen.Document
+	var doc *result.Document
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		doc, err = s.getDoc(tx, []byte(id))
@@ -157,12 +156,12 @@ func (s *Store) Get(ctx context.Context, id string) (*loadgen.Document, error) {
 	return doc, nil
 }
 
-func (s *Store) getDoc(tx *bolt.Tx, id []byte) (*loadgen.Document, error) {
+func (s *Store) getDoc(tx *bolt.Tx, id []byte) (*result.Document, error) {
 	raw := tx.Bucket(bucketDocs).Get(id)
 	if raw == nil {
 		return nil, fmt.Errorf("run %q: %w", id, ErrNotFound)
 	}
-	doc := new(loadgen.Document)
+	doc := new(result.Document)
 	if err := json.Unmarshal(raw, doc); err != nil {
 		return nil, fmt.Errorf("store %s: run %s: decoding document: %w", s.path, id, err)
 	}
@@ -209,7 +208,7 @@ type record struct {
 	summary     []byte
 }
 
-func newRecord(doc *loadgen.Document) (*record, error) {
+func newRecord(doc *result.Document) (*record, error) {
 	if doc == nil {
 		return nil, errors.New("store: saving a nil document")
 	}

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
 )
 
 func TestDocumentIsRealistic(t *testing.T) {
@@ -37,8 +36,8 @@ func TestSaveGetList(t *testing.T) {
 	runs := []run{
 		{id: "checkout-1", profile: "checkout", start: base},
 		{id: "search-1", profile: "search", start: base.Add(time.Minute)},
-		{id: "checkout-2", profile: "checkout", start: base.Add(2 * time.Minute), outcome: loadgen.OutcomeSLOMissed},
-		{id: "search-2", profile: "search", start: base.Add(3 * time.Minute), outcome: loadgen.OutcomeFailure},
+		{id: "checkout-2", profile: "checkout", start: base.Add(2 * time.Minute), outcome: result.OutcomeSLOMissed},
+		{id: "search-2", profile: "search", start: base.Add(3 * time.Minute), outcome: result.OutcomeFailure},
 		{id: "checkout-3", profile: "checkout", start: base.Add(4 * time.Minute)},
 	}
 	save(t, s, runs...)
@@ -111,7 +110,7 @@ func TestSaveGetList(t *testing.T) {
 	d := runs[4].doc()
 	want := Summary{
 		RunID: "checkout-3", Profile: "checkout", Engine: "fortio", StartTime: runs[4].start,
-		Duration: 30 * time.Second, Outcome: loadgen.OutcomeSuccess, Requests: 3000,
+		Duration: 30 * time.Second, Outcome: result.OutcomeSuccess, Requests: 3000,
 		RequestedQPS: "100", ActualQPS: 99.97, ErrorRatio: d.PerfExporter.ErrorRatio,
 	}
 	got := sums[0]
@@ -134,13 +133,13 @@ func TestSaveSameIDReplaces(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir(), Options{})
 	save(t, s, run{id: "r", profile: "p", start: base})
-	again := run{id: "r", profile: "p", start: base.Add(time.Hour), outcome: loadgen.OutcomeFailure}
+	again := run{id: "r", profile: "p", start: base.Add(time.Hour), outcome: result.OutcomeFailure}
 	save(t, s, again)
 	sums, _, err := s.List(ctx, Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sums) != 1 || !sums[0].StartTime.Equal(again.start) || sums[0].Outcome != loadgen.OutcomeFailure {
+	if len(sums) != 1 || !sums[0].StartTime.Equal(again.start) || sums[0].Outcome != result.OutcomeFailure {
 		t.Errorf("after saving run r twice, List = %+v, want only the second", sums)
 	}
 }
@@ -150,7 +149,7 @@ func TestSaveRejectsIncompleteDocuments(t *testing.T) {
 	ctx := context.Background()
 	noID := run{profile: "p", start: base}.doc()
 	noProfile := run{id: "r", start: base}.doc()
-	for name, d := range map[string]*loadgen.Document{"nil": nil, "no run id": noID, "no profile": noProfile} {
+	for name, d := range map[string]*result.Document{"nil": nil, "no run id": noID, "no profile": noProfile} {
 		if err := s.Save(ctx, d); err == nil {
 			t.Errorf("Save of a document with %s succeeded", name)
 		}
@@ -257,8 +256,8 @@ func TestRestartKeepsHistory(t *testing.T) {
 	runs := []run{
 		{id: "a1", profile: "a", start: base, scale: 1},
 		{id: "a2", profile: "a", start: base.Add(time.Minute), scale: 2},
-		{id: "a3", profile: "a", start: base.Add(2 * time.Minute), outcome: loadgen.OutcomeFailure},
-		{id: "b1", profile: "b", start: base, outcome: loadgen.OutcomeSLOMissed},
+		{id: "a3", profile: "a", start: base.Add(2 * time.Minute), outcome: result.OutcomeFailure},
+		{id: "b1", profile: "b", start: base, outcome: result.OutcomeSLOMissed},
 	}
 	s, err := Open(dir, Options{})
 	if err != nil {
@@ -313,13 +312,13 @@ func TestBaseline(t *testing.T) {
 		scale   float64
 		outcome string
 	}{
-		{1, loadgen.OutcomeSuccess},
-		{3, loadgen.OutcomeSuccess},
-		{50, loadgen.OutcomeSLOMissed},
-		{2, loadgen.OutcomeSuccess},
-		{60, loadgen.OutcomeFailure},
-		{70, loadgen.OutcomeAborted},
-		{4, loadgen.OutcomeSuccess},
+		{1, result.OutcomeSuccess},
+		{3, result.OutcomeSuccess},
+		{50, result.OutcomeSLOMissed},
+		{2, result.OutcomeSuccess},
+		{60, result.OutcomeFailure},
+		{70, result.OutcomeAborted},
+		{4, result.OutcomeSuccess},
 	}
 	for i, sc := range scales {
 		save(t, s, run{id: "r" + string(rune('0'+i)), profile: "p", start: base.Add(time.Duration(i) * time.Minute), scale: sc.scale, outcome: sc.outcome})
@@ -384,11 +383,11 @@ func TestRecoverInFlight(t *testing.T) {
 	}
 	sameDoc(t, stored, got[0])
 	x := stored.PerfExporter
-	if x.Outcome != loadgen.OutcomeAborted || x.Error != AbortedByCrash || x.Profile != "p" || !stored.StartTime.Equal(base) {
+	if x.Outcome != result.OutcomeAborted || x.Error != AbortedByCrash || x.Profile != "p" || !stored.StartTime.Equal(base) {
 		t.Errorf("recovered run: outcome %q, error %q, profile %q, start %v; want aborted, %q, p, %v",
 			x.Outcome, x.Error, x.Profile, stored.StartTime, AbortedByCrash, base)
 	}
-	if fin, err := s.Get(ctx, "finished"); err != nil || fin.PerfExporter.Outcome != loadgen.OutcomeSuccess {
+	if fin, err := s.Get(ctx, "finished"); err != nil || fin.PerfExporter.Outcome != result.OutcomeSuccess {
 		t.Errorf("a saved run was touched by recovery: %v, %v", fin, err)
 	}
 	if again, err := s.RecoverInFlight(ctx, now); err != nil || len(again) != 0 {

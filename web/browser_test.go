@@ -20,7 +20,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/perf-exporter/perf-exporter/internal/testutil"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 var screenshots = flag.String("screenshots", "", "also save screenshots of the pages the browser test loads into this directory")
@@ -34,9 +34,9 @@ var browserRuns = func() []testRun {
 		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale}
 		switch {
 		case scale == 0:
-			r.outcome = loadgen.OutcomeFailure
+			r.outcome = result.OutcomeFailure
 		case scale > 1.5:
-			r.outcome = loadgen.OutcomeSLOMissed
+			r.outcome = result.OutcomeSLOMissed
 		}
 		runs = append(runs, r)
 	}

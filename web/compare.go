@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Comparison is GET /api/v1/results/compare: runs side by side.
@@ -49,7 +49,7 @@ func (a ResultsAPI) compare(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	docs := make([]*loadgen.Document, 0, len(ids))
+	docs := make([]*result.Document, 0, len(ids))
 	for _, id := range ids {
 		doc, ok := a.getDoc(w, r, id)
 		if !ok {
@@ -82,12 +82,12 @@ func compareIDs(values []string) ([]string, error) {
 }
 
 // compareRuns lines the runs' measurements up, the first run as the base.
-func compareRuns(docs []*loadgen.Document) Comparison {
+func compareRuns(docs []*result.Document) Comparison {
 	c := Comparison{Base: docs[0].PerfExporter.RunID}
 	for _, d := range docs {
 		c.Runs = append(c.Runs, documentView(d))
 	}
-	row := func(v ComparedValue, value func(*loadgen.Document) (float64, bool)) {
+	row := func(v ComparedValue, value func(*result.Document) (float64, bool)) {
 		for _, d := range docs {
 			if x, ok := value(d); ok {
 				v.Values = append(v.Values, &x)
@@ -102,14 +102,14 @@ func compareRuns(docs []*loadgen.Document) Comparison {
 	}
 
 	for _, p := range unionPercentiles(docs) {
-		row(ComparedValue{Metric: "latency_seconds", Percentile: loadgen.PercentileLabel(p)}, func(d *loadgen.Document) (float64, bool) {
+		row(ComparedValue{Metric: "latency_seconds", Percentile: result.PercentileLabel(p)}, func(d *result.Document) (float64, bool) {
 			return documentPercentile(d, p)
 		})
 	}
-	row(ComparedValue{Metric: "achieved_rps"}, func(d *loadgen.Document) (float64, bool) { return d.ActualQPS, true })
-	row(ComparedValue{Metric: "error_ratio"}, func(d *loadgen.Document) (float64, bool) { return d.PerfExporter.ErrorRatio, true })
+	row(ComparedValue{Metric: "achieved_rps"}, func(d *result.Document) (float64, bool) { return d.ActualQPS, true })
+	row(ComparedValue{Metric: "error_ratio"}, func(d *result.Document) (float64, bool) { return d.PerfExporter.ErrorRatio, true })
 	for _, key := range unionEnvironment(docs) {
-		row(ComparedValue{Metric: "environment_value", Set: key.set, Name: key.name}, func(d *loadgen.Document) (float64, bool) {
+		row(ComparedValue{Metric: "environment_value", Set: key.set, Name: key.name}, func(d *result.Document) (float64, bool) {
 			for _, e := range d.PerfExporter.Environment {
 				if e.Set == key.set && e.Name == key.name && e.Error == "" {
 					return e.Avg, true
@@ -142,7 +142,7 @@ func relativeChange(base, x *float64) *float64 {
 }
 
 // unionPercentiles are the percentiles any of the runs measured, in order.
-func unionPercentiles(docs []*loadgen.Document) []float64 {
+func unionPercentiles(docs []*result.Document) []float64 {
 	var ps []float64
 	for _, d := range docs {
 		if d.DurationHistogram == nil {
@@ -158,15 +158,15 @@ func unionPercentiles(docs []*loadgen.Document) []float64 {
 	return ps
 }
 
-func documentPercentile(d *loadgen.Document, p float64) (float64, bool) {
-	return loadgen.PercentileOf(d.DurationHistogram, p)
+func documentPercentile(d *result.Document, p float64) (float64, bool) {
+	return result.PercentileOf(d.DurationHistogram, p)
 }
 
 type environmentKey struct{ set, name string }
 
 // unionEnvironment are the environment values any of the runs has, by set
 // and name.
-func unionEnvironment(docs []*loadgen.Document) []environmentKey {
+func unionEnvironment(docs []*result.Document) []environmentKey {
 	var keys []environmentKey
 	for _, d := range docs {
 		for _, e := range d.PerfExporter.Environment {

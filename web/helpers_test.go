@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
 )
@@ -31,24 +31,24 @@ type testRun struct {
 	start       time.Time
 	outcome     string
 	scale       float64 // multiplies every latency
-	environment []loadgen.EnvironmentValue
+	environment []result.EnvironmentValue
 }
 
-func (r testRun) doc() *loadgen.Document {
+func (r testRun) doc() *result.Document {
 	if r.outcome == "" {
-		r.outcome = loadgen.OutcomeSuccess
+		r.outcome = result.OutcomeSuccess
 	}
 	if r.scale == 0 {
 		r.scale = 1
 	}
-	res := &loadgen.Result{
+	res := &result.Measurement{
 		Engine: "fortio", Protocol: "http1", URL: "http://127.0.0.1:8080/echo",
 		StartTime: r.start, ActualDuration: 30 * time.Second, RequestedDuration: 30 * time.Second,
 		RequestedQPS: 100, ActualQPS: 99.9 / r.scale, Connections: 8,
 	}
-	var verdicts []loadgen.Verdict
-	if r.outcome == loadgen.OutcomeFailure {
-		res.Codes = map[string]int64{loadgen.CodeError: 12}
+	var verdicts []result.Verdict
+	if r.outcome == result.OutcomeFailure {
+		res.Codes = map[string]int64{result.CodeError: 12}
 		res.ActualQPS = 0
 	} else {
 		// A long-tailed latency from 2 ms to 40 ms (times scale), over
@@ -59,17 +59,17 @@ func (r testRun) doc() *loadgen.Document {
 			h.Record(r.scale * 0.002 * math.Exp(3*x*x*x))
 		}
 		res.Latency = h.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
-		res.Codes = map[string]int64{"200": 2990, "503": 9, loadgen.CodeError: 1}
+		res.Codes = map[string]int64{"200": 2990, "503": 9, result.CodeError: 1}
 		p99, _ := res.Percentile(99)
-		verdicts = []loadgen.Verdict{
+		verdicts = []result.Verdict{
 			{Objective: "latency p99", Target: 1, Actual: p99, Met: p99 <= 1},
 			{Objective: "error_ratio", Target: 0.01, Actual: res.ErrorRatio(), Met: true},
 		}
 	}
-	doc := loadgen.NewDocument(res, loadgen.DocumentInfo{
+	doc := result.NewDocument(res, result.DocumentInfo{
 		RunID: r.id, Profile: r.profile, Outcome: r.outcome, Method: "GET", Verdicts: verdicts,
 	})
-	if r.outcome == loadgen.OutcomeFailure {
+	if r.outcome == result.OutcomeFailure {
 		doc.PerfExporter.Error = "dial tcp 127.0.0.1:8080: connect: connection refused"
 	}
 	doc.PerfExporter.Environment = r.environment
@@ -98,7 +98,7 @@ type staticProfiles []scheduler.Status
 func (p staticProfiles) Statuses() []scheduler.Status { return p }
 func (p staticProfiles) RunNow(string) error          { return nil }
 
-func profileStatus(name string, last *loadgen.Document) scheduler.Status {
+func profileStatus(name string, last *result.Document) scheduler.Status {
 	p := config.Profile{
 		Name: name, Schedule: "@every 10m",
 		Target: config.Target{URL: "http://127.0.0.1:8080/echo?delay=2ms"},

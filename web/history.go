@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
@@ -63,7 +63,7 @@ func profileHistories(ctx context.Context, h History, profiles []ProfileView, ba
 // document says about it.
 type runPage struct {
 	Run       ResultView
-	Doc       *loadgen.Document
+	Doc       *result.Document
 	Histogram *histogramChart
 	// Percentiles lines up measured and corrected latency.
 	Percentiles []percentileRow
@@ -83,11 +83,11 @@ type codeCount struct {
 	OK    bool
 }
 
-func newRunPage(d *loadgen.Document) runPage {
+func newRunPage(d *result.Document) runPage {
 	p := runPage{Run: documentView(d), Doc: d, Histogram: newHistogramChart(d.DurationHistogram)}
 	if h := d.DurationHistogram; h != nil {
 		for _, pc := range h.Percentiles {
-			row := percentileRow{Label: loadgen.PercentileLabel(pc.Percentile), Value: pc.Value}
+			row := percentileRow{Label: result.PercentileLabel(pc.Percentile), Value: pc.Value}
 			if c := d.PerfExporter.CorrectedDurationHistogram; c != nil {
 				for _, cp := range c.Percentiles {
 					if cp.Percentile == pc.Percentile {
@@ -108,7 +108,7 @@ func newRunPage(d *loadgen.Document) runPage {
 		total += n
 	}
 	for code, n := range codes {
-		c := codeCount{Code: code, Count: n, OK: loadgen.CodeOK(code)}
+		c := codeCount{Code: code, Count: n, OK: result.CodeOK(code)}
 		if total > 0 {
 			c.Share = float64(n) / float64(total)
 		}

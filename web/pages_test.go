@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
@@ -196,7 +196,7 @@ var errBroken = errors.New("store /data/runs.db is corrupt: page 7")
 func (brokenHistory) List(context.Context, store.Query) ([]store.Summary, string, error) {
 	return nil, "", errBroken
 }
-func (brokenHistory) Get(context.Context, string) (*loadgen.Document, error) { return nil, errBroken }
+func (brokenHistory) Get(context.Context, string) (*result.Document, error) { return nil, errBroken }
 func (brokenHistory) Baseline(context.Context, string, int) (map[string]float64, int, error) {
 	return nil, 0, errBroken
 }

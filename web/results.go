@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
@@ -24,7 +24,7 @@ type Results interface {
 	List(ctx context.Context, q store.Query) ([]store.Summary, string, error)
 	// Get returns a run's document; the error wraps store.ErrNotFound for
 	// a run the history does not hold.
-	Get(ctx context.Context, id string) (*loadgen.Document, error)
+	Get(ctx context.Context, id string) (*result.Document, error)
 }
 
 // Paging and comparison limits of the results API.
@@ -160,14 +160,14 @@ func (a ResultsAPI) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if format == "fortio" {
-		writeJSON(w, http.StatusOK, loadgen.FortioShaped(doc))
+		writeJSON(w, http.StatusOK, result.FortioShaped(doc))
 		return
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
 
 // getDoc fetches a run, answering 404 or 500 itself when it cannot.
-func (a ResultsAPI) getDoc(w http.ResponseWriter, r *http.Request, id string) (*loadgen.Document, bool) {
+func (a ResultsAPI) getDoc(w http.ResponseWriter, r *http.Request, id string) (*result.Document, bool) {
 	doc, err := a.Results.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -203,7 +203,7 @@ func summaryView(s store.Summary) ResultView {
 	}
 }
 
-func documentView(d *loadgen.Document) ResultView {
+func documentView(d *result.Document) ResultView {
 	return ResultView{
 		RunView: *runView(d),
 		Profile: d.PerfExporter.Profile, Engine: d.PerfExporter.Engine, RequestedRPS: requestedRPS(d.RequestedQPS),

@@ -12,19 +12,18 @@ import (
 	"time"
 
 	"fortio.org/fortio/fhttp"
-
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // apiRuns are the runs the API tests store: two profiles, one failed run.
 var apiRuns = []testRun{
 	{id: "checkout-1", profile: "checkout", start: t0},
-	{id: "checkout-2", profile: "checkout", start: t0.Add(2 * time.Hour), scale: 1.5, environment: []loadgen.EnvironmentValue{
+	{id: "checkout-2", profile: "checkout", start: t0.Add(2 * time.Hour), scale: 1.5, environment: []result.EnvironmentValue{
 		{Set: "nodes", Name: "cpu_busy", Prometheus: "cluster", Query: "avg(rate(x[1m]))", Avg: 0.5, Max: 0.7},
 	}},
 	{id: "search-1", profile: "search", start: t0.Add(3 * time.Hour)},
-	{id: "checkout-3", profile: "checkout", start: t0.Add(8 * time.Hour), outcome: loadgen.OutcomeFailure},
-	{id: "checkout-4", profile: "checkout", start: t0.Add(9 * time.Hour), scale: 2, environment: []loadgen.EnvironmentValue{
+	{id: "checkout-3", profile: "checkout", start: t0.Add(8 * time.Hour), outcome: result.OutcomeFailure},
+	{id: "checkout-4", profile: "checkout", start: t0.Add(9 * time.Hour), scale: 2, environment: []result.EnvironmentValue{
 		{Set: "nodes", Name: "cpu_busy", Prometheus: "cluster", Query: "avg(rate(x[1m]))", Avg: 0.6, Max: 0.9},
 		{Set: "nodes", Name: "load1", Prometheus: "cluster", Query: "avg(node_load1)", Avg: 2},
 	}},
@@ -200,7 +199,7 @@ func TestGetResult(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("%s: status %d: %s", query, status, body)
 		}
-		got := new(loadgen.Document)
+		got := new(result.Document)
 		if err := json.Unmarshal(body, got); err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 )
 
@@ -62,7 +62,7 @@ func profileViews(statuses []scheduler.Status) []ProfileView {
 	return out
 }
 
-func runView(d *loadgen.Document) *RunView {
+func runView(d *result.Document) *RunView {
 	v := &RunView{
 		RunID: d.PerfExporter.RunID, Outcome: d.PerfExporter.Outcome, Error: d.PerfExporter.Error,
 		Start: d.StartTime, Duration: d.ActualDuration.Seconds(), Requests: d.PerfExporter.Requests,
@@ -70,7 +70,7 @@ func runView(d *loadgen.Document) *RunView {
 	}
 	if d.DurationHistogram != nil {
 		for _, pc := range d.DurationHistogram.Percentiles {
-			v.Latency[loadgen.PercentileLabel(pc.Percentile)] = pc.Value
+			v.Latency[result.PercentileLabel(pc.Percentile)] = pc.Value
 		}
 	}
 	return v

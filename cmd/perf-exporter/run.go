@@ -15,6 +15,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
 	"github.com/perf-exporter/perf-exporter/report"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Exit codes of `run`.
@@ -80,21 +81,21 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	}
 	progress := report.NewProgress(ctx, os.Stderr, isTerminal(os.Stderr), p.Load.Duration.D()+p.Load.Warmup.D())
 	start := time.Now()
-	var result *loadgen.Result
+	var measured *result.Measurement
 	var runErr error
 	if p.Target, runErr = p.Target.WithHeaderFiles(); runErr == nil {
-		result, runErr = engine.Run(ctx, p, progress)
+		measured, runErr = engine.Run(ctx, p, progress)
 	}
 	progress.Stop()
 
-	outcome, verdicts := loadgen.Judge(p, result, runErr)
-	info := loadgen.DocumentInfo{RunID: "run-" + start.UTC().Format("20060102T150405.000Z"), Profile: p.Name,
+	outcome, verdicts := result.Judge(p, measured, runErr)
+	info := result.DocumentInfo{RunID: "run-" + start.UTC().Format("20060102T150405.000Z"), Profile: p.Name,
 		Outcome: outcome, Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
 	if runErr != nil {
 		info.Error = p.Target.Redact(runErr.Error())
-		result = &loadgen.Result{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: start}
+		measured = &result.Measurement{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: start}
 	}
-	doc := loadgen.NewDocument(result, info)
+	doc := result.NewDocument(measured, info)
 	report.WriteSummary(summaryOut, doc)
 	if f.jsonOut != "" {
 		if err := writeDocument(f.jsonOut, doc); err != nil {
@@ -103,9 +104,9 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 		}
 	}
 	switch outcome {
-	case loadgen.OutcomeSuccess:
+	case result.OutcomeSuccess:
 		return 0
-	case loadgen.OutcomeSLOMissed:
+	case result.OutcomeSLOMissed:
 		return exitSLOMissed
 	default:
 		return exitFailure
@@ -165,7 +166,7 @@ func appendPercentile(list []float64, key string) []float64 {
 	return append(list, f)
 }
 
-func writeDocument(path string, doc *loadgen.Document) error {
+func writeDocument(path string, doc *result.Document) error {
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err

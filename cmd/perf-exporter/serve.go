@@ -26,6 +26,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/dashboards"
 	"github.com/perf-exporter/perf-exporter/environment"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
 	"github.com/perf-exporter/perf-exporter/target"
@@ -205,7 +206,7 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 	}
 	for _, doc := range aborted {
 		logger.Warn("a run was in flight when the exporter stopped; recorded as aborted", "profile", doc.PerfExporter.Profile, "run", doc.PerfExporter.RunID)
-		runs.CountOutcome(doc.PerfExporter.Profile, loadgen.OutcomeAborted)
+		runs.CountOutcome(doc.PerfExporter.Profile, result.OutcomeAborted)
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		return err
@@ -218,7 +219,7 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 	for _, p := range cfg.Profiles {
 		configured[p.Name] = true
 	}
-	var docs []*loadgen.Document
+	var docs []*result.Document
 	for profile, last := range latest {
 		if !configured[profile] {
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // transformCommand converts a saved output of any engine into our result
@@ -46,13 +47,13 @@ func transform(from, to, file string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	outcome, verdicts := loadgen.Judge(config.Profile{}, res, nil)
-	doc := loadgen.NewDocument(res, loadgen.DocumentInfo{Outcome: outcome, Verdicts: verdicts})
+	outcome, verdicts := result.Judge(config.Profile{}, res, nil)
+	doc := result.NewDocument(res, result.DocumentInfo{Outcome: outcome, Verdicts: verdicts})
 	// wrk and Nighthawk count status classes; fortio reads only statuses.
-	doc.RetCodes = loadgen.FortioRetCodes(doc.PerfExporter.Codes, doc.PerfExporter.Protocol)
+	doc.RetCodes = result.FortioRetCodes(doc.PerfExporter.Codes, doc.PerfExporter.Protocol)
 	var v any = doc
 	if to == "fortio" {
-		v = loadgen.FortioShaped(doc)
+		v = result.FortioShaped(doc)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

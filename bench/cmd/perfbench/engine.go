@@ -12,6 +12,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // engineResult is what the engine subcommand prints.
@@ -57,7 +58,7 @@ func runEngine(ctx context.Context, url string, qps float64, connections int, d 
 	if err := config.Validate(cfg, "perfbench engine"); err != nil {
 		return nil, err
 	}
-	var obs loadgen.Observer
+	var obs result.Observer
 	if observe {
 		obs = collector.NewRuns().Observer("bench")
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // throughputConnections is the connection count of every contender.
@@ -224,12 +224,12 @@ func ourRun(ctx context.Context, b binaries, args ...string) (clientRun, error) 
 	return clientRun{rps: doc.ActualQPS, requests: n, cpu: m.cpu}, nil
 }
 
-func ourDocument(ctx context.Context, b binaries, args ...string) (*loadgen.Document, measured, error) {
+func ourDocument(ctx context.Context, b binaries, args ...string) (*result.Document, measured, error) {
 	m, err := runMeasured(ctx, b.perfExporter, append([]string{"run", "--json", "-"}, args...)...)
 	if err != nil {
 		return nil, m, err
 	}
-	var doc loadgen.Document
+	var doc result.Document
 	if err := json.Unmarshal([]byte(m.stdout), &doc); err != nil {
 		return nil, m, fmt.Errorf("perf-exporter run's document: %w", err)
 	}

@@ -1,28 +1,18 @@
-// Package loadgen runs load tests. Every engine (the embedded Fortio library,
-// wrk, wrk2, Nighthawk) turns a profile into the same Result, so metrics,
-// stored documents and comparisons do not depend on which tool ran.
-package loadgen
+// Package result is the model of a run's result that engines, the store, the
+// collector, the web pages and the change-point detector share: what an
+// engine measured, the result document, outcomes and objective verdicts. It
+// runs nothing, so its importers do not link Fortio's runner or gRPC.
+package result
 
 import (
-	"context"
 	"time"
 
 	"fortio.org/fortio/stats"
-
-	"github.com/perf-exporter/perf-exporter/config"
 )
-
-// Engine runs one load test for a profile. It returns when the run is over or
-// ctx is cancelled; a cancelled run still returns what it measured, with
-// Result.Aborted set. An error means the run did not happen or produced
-// nothing usable (binary missing, target unreachable, unparsable output).
-type Engine interface {
-	Run(ctx context.Context, p config.Profile, obs Observer) (*Result, error)
-}
 
 // Observer receives each request as it completes, while the run is going on.
 // Engines that only report at the end (external tools) do not call it; the
-// caller then records their Result in bulk. Implementations must be cheap and
+// caller then records their Measurement in bulk. Implementations must be cheap and
 // safe for concurrent use: they sit on the load generator's hot path.
 type Observer interface {
 	ObserveRequest(latency time.Duration, code string)
@@ -32,8 +22,8 @@ type Observer interface {
 // (connect, read, write or timeout error).
 const CodeError = "error"
 
-// Result is what one run measured, whatever the engine.
-type Result struct {
+// Measurement is what one run measured, whatever the engine.
+type Measurement struct {
 	Engine   string // fortio, wrk, wrk2, nighthawk
 	Protocol string // http1, http2, grpc
 	// URL is the target as shown to users: scheme://host/path, without
@@ -71,7 +61,7 @@ type Result struct {
 }
 
 // Requests is the number of requests that completed, successfully or not.
-func (r *Result) Requests() int64 {
+func (r *Measurement) Requests() int64 {
 	var n int64
 	for _, c := range r.Codes {
 		n += c
@@ -81,7 +71,7 @@ func (r *Result) Requests() int64 {
 
 // Errors is the number of requests that failed: transport errors and, for
 // HTTP, statuses outside 2xx; for gRPC, every code but OK.
-func (r *Result) Errors() int64 {
+func (r *Measurement) Errors() int64 {
 	var n int64
 	for code, c := range r.Codes {
 		if !CodeOK(code) {
@@ -92,7 +82,7 @@ func (r *Result) Errors() int64 {
 }
 
 // ErrorRatio is Errors over Requests, 0 when nothing was sent.
-func (r *Result) ErrorRatio() float64 {
+func (r *Measurement) ErrorRatio() float64 {
 	total := r.Requests()
 	if total == 0 {
 		return 0
@@ -110,7 +100,7 @@ func CodeOK(code string) bool {
 
 // Percentile returns the latency in seconds at percentile p (e.g. 99.9) and
 // whether the result has it.
-func (r *Result) Percentile(p float64) (float64, bool) {
+func (r *Measurement) Percentile(p float64) (float64, bool) {
 	return PercentileOf(r.Latency, p)
 }
 

@@ -1,4 +1,4 @@
-package loadgen
+package result
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ var Outcomes = []string{OutcomeSuccess, OutcomeSLOMissed, OutcomeFailure, Outcom
 
 // Judge decides a completed run's outcome from the engine's error and the
 // profile's objectives.
-func Judge(p config.Profile, r *Result, runErr error) (string, []Verdict) {
+func Judge(p config.Profile, r *Measurement, runErr error) (string, []Verdict) {
 	switch {
 	case r == nil || runErr != nil:
 		return OutcomeFailure, nil
@@ -43,7 +43,7 @@ func Judge(p config.Profile, r *Result, runErr error) (string, []Verdict) {
 }
 
 // Verdicts judges a result against objectives, in a stable order.
-func Verdicts(slo config.SLO, r *Result) []Verdict {
+func Verdicts(slo config.SLO, r *Measurement) []Verdict {
 	var out []Verdict
 	keys := make([]string, 0, len(slo.Latency))
 	for k := range slo.Latency {
@@ -75,7 +75,7 @@ func PercentileLabel(p float64) string {
 }
 
 // Describe is a one-line summary for logs.
-func (r *Result) Describe() string {
+func (r *Measurement) Describe() string {
 	p50, _ := r.Percentile(50)
 	p99, _ := r.Percentile(99)
 	return fmt.Sprintf("%d requests in %s, %.1f req/s, p50 %.3gms p99 %.3gms, error ratio %.4f",

@@ -1,4 +1,4 @@
-package loadgen
+package result
 
 import (
 	"strconv"
@@ -88,7 +88,7 @@ type Verdict struct {
 	Met       bool
 }
 
-// DocumentInfo is what a Document needs beyond the Result.
+// DocumentInfo is what a Document needs beyond the Measurement.
 type DocumentInfo struct {
 	RunID    string
 	Profile  string
@@ -101,7 +101,7 @@ type DocumentInfo struct {
 }
 
 // NewDocument builds the result document of a run.
-func NewDocument(r *Result, info DocumentInfo) *Document {
+func NewDocument(r *Measurement, info DocumentInfo) *Document {
 	requested := "max"
 	if r.RequestedQPS > 0 {
 		requested = strconv.FormatFloat(r.RequestedQPS, 'f', -1, 64)
