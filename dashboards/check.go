@@ -40,6 +40,10 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
 		problem("Grafana at %s is unhealthy (503): its database check fails", c.URL())
+	case errors.As(err, &apiErr):
+		// It answered, so it is reachable; the answer itself is wrong.
+		problem("Grafana at %s: %v", c.URL(), err)
+		return out
 	case err != nil:
 		problem("cannot reach Grafana at %s: %v", c.URL(), err)
 		return out

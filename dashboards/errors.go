@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,14 +76,38 @@ func (r errorReader) ReadResponse(resp runtime.ClientResponse, consumer runtime.
 		msg, reason := errorMessage(body)
 		return nil, &APIError{Op: r.op, Status: code, Message: msg, Reason: reason}
 	}
+	// The generated readers take an empty body for an empty payload (a save
+	// "succeeds" with version 0 and no URL) and report a cut body as a bare
+	// "unexpected EOF"; every answer we ask for has a JSON body, so a
+	// missing or broken one is an error that says so, with the status.
+	body, err := io.ReadAll(resp.Body())
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading Grafana's %d answer: %w", r.op, resp.Code(), err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: "the answer has an empty body, not the JSON Grafana sends, so nothing says the request took effect"}
+	}
 	// A 200 that is not JSON is not Grafana's API: typically a login page of
 	// an SSO proxy, or a URL that points at something else.
 	if mt, _, err := mime.ParseMediaType(resp.GetHeader("Content-Type")); err != nil || mt != runtime.JSONMime {
 		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: fmt.Sprintf(
 			"the answer is %q, not JSON: is the URL Grafana's own address (not a login page or proxy)?", resp.GetHeader("Content-Type"))}
 	}
-	return r.next.ReadResponse(resp, consumer)
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: fmt.Sprintf(
+			"the answer is not valid JSON (%v after %d bytes): cut short by a proxy or a dropped connection?", err, len(body))}
+	}
+	return r.next.ReadResponse(withBody{resp, body}, consumer)
 }
+
+// withBody is a response whose body was read already.
+type withBody struct {
+	runtime.ClientResponse
+	body []byte
+}
+
+func (w withBody) Body() io.ReadCloser { return io.NopCloser(bytes.NewReader(w.body)) }
 
 // errorMessage reads the shapes Grafana's errors come in: {"message",
 // "status"} for dashboard errors, errutil's {"message","messageId"}, RBAC's

@@ -140,14 +140,13 @@ func (c *Client) saveBoard(ctx context.Context, b Board, folderUID string, opts 
 	if stored != nil {
 		res.Outcome = Updated
 	}
-	if p := ok.Payload; p != nil {
-		if p.Version != nil {
-			res.Version = *p.Version
-		}
-		if p.URL != nil {
-			res.URL = c.link(*p.URL)
-		}
+	// Grafana's answer to a save always carries the new version and the
+	// board's URL; without them nothing says the board was stored.
+	p := ok.Payload
+	if p == nil || p.Version == nil || p.URL == nil || *p.Version < 1 {
+		return Result{}, &APIError{Op: op, Status: ok.Code(), Message: "the answer lacks the saved board's version and URL, so nothing says the board was stored"}
 	}
+	res.Version, res.URL = *p.Version, c.link(*p.URL)
 	return res, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -584,5 +585,64 @@ func TestNotGrafana(t *testing.T) {
 	want := `reading folder "perf-exporter": Grafana answered 200 OK: the answer is "text/html; charset=utf-8", not JSON: is the URL Grafana's own address (not a login page or proxy)?`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// brokenSave is a Grafana (or a proxy in front of it) that answers every
+// save with 200 and the given body, and passes every other request on.
+type brokenSave struct {
+	next http.RoundTripper
+	body string
+}
+
+func (b brokenSave) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/dashboards/db" {
+		return &http.Response{StatusCode: http.StatusOK, Status: "200 OK",
+			Header: http.Header{"Content-Type": {"application/json"}}, Body: ioNopCloser(b.body)}, nil
+	}
+	return b.next.RoundTrip(r)
+}
+
+// TestSaveAnswerWithoutBody: a 200 whose body is empty, cut short or
+// lacks the saved version is not a success; the error names the status
+// and what is wrong with the body, and nothing is reported as saved.
+func TestSaveAnswerWithoutBody(t *testing.T) {
+	tests := map[string]struct{ body, want string }{
+		"empty": {"", `saving board "perf-exporter-overview" in folder "perf-exporter": Grafana answered 200 OK: the answer has an empty body, not the JSON Grafana sends, so nothing says the request took effect`},
+		"truncated": {`{"status":"success","slug":"perf-exporter-overview","vers`,
+			`saving board "perf-exporter-overview" in folder "perf-exporter": Grafana answered 200 OK: the answer is not valid JSON (unexpected end of JSON input after 57 bytes): cut short by a proxy or a dropped connection?`},
+		"no version": {`{"status":"success"}`, `saving board "perf-exporter-overview" in folder "perf-exporter": Grafana answered 200 OK: the answer lacks the saved board's version and URL, so nothing says the board was stored`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := editorFake(t, grafanatest.Grafana13)
+			c := testClient(t, s, func(o *Options) { o.Transport = brokenSave{next: http.DefaultTransport, body: tc.body} })
+			results, err := c.Provision(context.Background(), allBoards(t, nil), defaultOpts)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tc.want)
+			}
+			if len(results) != 0 {
+				t.Errorf("reported as provisioned: %+v", results)
+			}
+		})
+	}
+}
+
+// TestCheckReportsBrokenHealthAnswer: a cut-short answer is Grafana
+// answering badly, not Grafana being unreachable.
+func TestCheckReportsBrokenHealthAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"database": "o`)
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{URL: srv.URL, Token: testToken, Attempts: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings := c.Check(context.Background(), Folder{UID: "perf"}, "")
+	want := "problem: Grafana at " + srv.URL + `: checking health: Grafana answered 200 OK: the answer is not valid JSON (unexpected end of JSON input after 15 bytes)`
+	if len(findings) != 1 || !strings.HasPrefix(findings[0].String(), want) {
+		t.Errorf("findings %v\nwant %s", findings, want)
 	}
 }
