@@ -107,7 +107,3 @@ func percentileList(ps []float64) string {
 	}
 	return strings.Join(s, ", ")
 }
-
-// finite reports whether f is a usable measurement: JSON cannot carry NaN
-// or infinities, and a result document must always encode.
-func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

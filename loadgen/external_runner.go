@@ -222,8 +222,6 @@ func redactArgs(args []string, headerFlag string, t *config.Target) []string {
 	return out
 }
 
-// abortedResult is the result of a run stopped before the tool printed a
-// report: nothing was measured, but the run was aborted, not failed.
 // completeExternal fills in what an external tool's report does not say
 // about the run: the profile's target and load, and how the run ended.
 func completeExternal(r *result.Measurement, engine string, p config.Profile, start time.Time, connections int, notes []string, out externalRun) *result.Measurement {
@@ -241,6 +239,8 @@ func completeExternal(r *result.Measurement, engine string, p config.Profile, st
 	return r
 }
 
+// abortedResult is the result of a run stopped before the tool printed a
+// report: nothing was measured, but the run was aborted, not failed.
 func abortedResult(engine string, p config.Profile, start time.Time, note string) *result.Measurement {
 	return &result.Measurement{
 		Engine: engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
