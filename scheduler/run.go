@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/loadgen"
 	"github.com/perf-exporter/perf-exporter/result"
 )
 
@@ -52,7 +53,7 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	start := s.opts.Now()
 	late := max(start.Sub(tick), 0)
 	s.opts.Recorder.SetScheduleLateness(p.Name, late)
-	runID := p.Name + "-" + start.UTC().Format("20060102T150405.000Z")
+	runID := loadgen.RunID(p.Name, start)
 	log := s.log.With("profile", p.Name, "run", runID)
 	if h := s.opts.History; h != nil {
 		if err := h.BeginRun(ctx, runID, p.Name, start); err != nil {
@@ -62,29 +63,23 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	split := SplitProfile(p, s.opts.Split)
 	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
 
-	var measured *result.Measurement
-	var runErr error
-	if split.Target, runErr = split.Target.WithHeaderFiles(); runErr == nil {
-		measured, runErr = s.execute(ctx, cfg, split)
+	engine, err := s.opts.Engines(cfg, p.Engine)
+	if err != nil {
+		engine = unavailable{err}
 	}
-	outcome, verdicts := result.Judge(p, measured, runErr)
-	if ctx.Err() != nil {
-		outcome = result.OutcomeAborted
-	}
-	if measured == nil {
-		measured = &result.Measurement{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL),
-			StartTime: start, ActualDuration: s.opts.Now().Sub(start), RequestedDuration: p.Load.Duration.D(),
-			RequestedQPS: split.Load.QPS, Connections: split.Load.Connections}
-	}
-	info := result.DocumentInfo{RunID: runID, Profile: p.Name, Outcome: outcome, Split: s.opts.Split,
-		Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
-	if runErr != nil {
-		info.Error = split.Target.Redact(runErr.Error())
-		log.Error("run failed", "err", info.Error)
+	obs := &countingObserver{next: s.opts.Recorder.Observer(p.Name)}
+	run := &loadgen.Run{Profile: split, Split: s.opts.Split, ID: runID, Start: start, Engine: engine, Observer: obs, Now: s.opts.Now}
+	finished := run.Execute(ctx)
+	doc := finished.Doc
+	if doc.PerfExporter.Error != "" {
+		log.Error("run failed", "err", doc.PerfExporter.Error)
 	} else {
-		log.Info("run finished", "outcome", outcome, "summary", measured.Describe())
+		log.Info("run finished", "outcome", doc.PerfExporter.Outcome, "summary", finished.Measured.Describe())
 	}
-	doc := result.NewDocument(measured, info)
+	if finished.Measured != nil && obs.n.Load() == 0 {
+		// The engine reported at the end only: record its requests in bulk.
+		s.opts.Recorder.RecordBulk(p.Name, finished.Measured)
+	}
 
 	// Persist first (a detached context: an aborted run is still recorded),
 	// then publish, so a crash never shows metrics the history lacks.
@@ -119,23 +114,12 @@ func (s *Scheduler) addEnvironment(p config.Profile, doc *result.Document) {
 	}
 }
 
-// execute runs the engine. Engines that report every request live feed the
-// cumulative series through the observer; for the others the result is
-// recorded in bulk afterwards.
-func (s *Scheduler) execute(ctx context.Context, cfg *config.Config, p config.Profile) (*result.Measurement, error) {
-	engine, err := s.opts.Engines(cfg, p.Engine)
-	if err != nil {
-		return nil, err
-	}
-	obs := &countingObserver{next: s.opts.Recorder.Observer(p.Name)}
-	r, err := engine.Run(ctx, p, obs)
-	if err != nil {
-		return nil, err
-	}
-	if obs.n.Load() == 0 {
-		s.opts.Recorder.RecordBulk(p.Name, r)
-	}
-	return r, nil
+// unavailable stands for an engine that could not be made: running it
+// fails with the reason, so the run is recorded as a failure.
+type unavailable struct{ err error }
+
+func (u unavailable) Run(context.Context, config.Profile, result.Observer) (*result.Measurement, error) {
+	return nil, u.err
 }
 
 func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *result.Document) {

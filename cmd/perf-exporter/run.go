@@ -81,21 +81,9 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	}
 	progress := report.NewProgress(ctx, os.Stderr, isTerminal(os.Stderr), p.Load.Duration.D()+p.Load.Warmup.D())
 	start := time.Now()
-	var measured *result.Measurement
-	var runErr error
-	if p.Target, runErr = p.Target.WithHeaderFiles(); runErr == nil {
-		measured, runErr = engine.Run(ctx, p, progress)
-	}
+	run := &loadgen.Run{Profile: p, Split: 1, ID: loadgen.RunID(p.Name, start), Start: start, Engine: engine, Observer: progress}
+	doc := run.Execute(ctx).Doc
 	progress.Stop()
-
-	outcome, verdicts := result.Judge(p, measured, runErr)
-	info := result.DocumentInfo{RunID: "run-" + start.UTC().Format("20060102T150405.000Z"), Profile: p.Name,
-		Outcome: outcome, Method: p.Target.Method, Headers: p.Target.PublicHeaders(), Verdicts: verdicts}
-	if runErr != nil {
-		info.Error = p.Target.Redact(runErr.Error())
-		measured = &result.Measurement{Engine: p.Engine, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: start}
-	}
-	doc := result.NewDocument(measured, info)
 	report.WriteSummary(summaryOut, doc)
 	if f.jsonOut != "" {
 		if err := writeDocument(f.jsonOut, doc); err != nil {
@@ -103,7 +91,7 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 			return exitFailure
 		}
 	}
-	switch outcome {
+	switch doc.PerfExporter.Outcome {
 	case result.OutcomeSuccess:
 		return 0
 	case result.OutcomeSLOMissed:
