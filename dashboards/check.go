@@ -68,7 +68,21 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 		switch {
 		case IsStatus(err, http.StatusNotFound):
 			ok("credentials accepted")
-			ok("folder %q does not exist yet: provisioning creates it (needs folders:create)", folder.UID)
+			// Provisioning creates the folder at the root with this title;
+			// Grafana refuses it (409) if another root folder has the title.
+			wanted := folder
+			if wanted.Title == "" {
+				wanted.Title = DefaultFolderTitle
+			}
+			other, err := c.titleTaken(ctx, wanted)
+			switch {
+			case err != nil:
+				problem("%v", err)
+			case other.UID != "":
+				problem("folder %q does not exist and provisioning cannot create it with title %q: %s", folder.UID, wanted.Title, other.conflictHint(wanted))
+			default:
+				ok("folder %q does not exist yet: provisioning creates it (needs folders:create)", folder.UID)
+			}
 		case IsStatus(err, http.StatusUnauthorized):
 			problem("%v", err)
 			return out

@@ -52,6 +52,14 @@ func TestCheck(t *testing.T) {
 			`ok: no root folder is titled "Performance" yet: provisioning creates it with uid "perf-exporter" (needs folders:create)`,
 			`problem: datasource "prom" does not exist: set grafana.datasource_uid to the uid of the Prometheus that scrapes perf-exporter`,
 		}},
+		{"default title taken by a folder with another uid", func(s *grafanatest.Server) {
+			s.AddFolder(1, "abc123", "Performance")
+		}, testToken, Folder{UID: DefaultFolderUID, Title: DefaultFolderTitle}, "", []string{
+			"ok: Grafana 13.0.0 at URL is healthy (database ok)",
+			"ok: credentials accepted",
+			`problem: folder "perf-exporter" does not exist and provisioning cannot create it with title "Performance": a root folder titled "Performance" already exists with uid "abc123": set grafana.folder_uid: abc123 (or --grafana.folder-uid abc123) to provision into it, or grafana.folder to another title`,
+			"ok: no grafana.datasource_uid",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

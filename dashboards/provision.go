@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strings"
 
 	"github.com/grafana/grafana-openapi-client-go/client/dashboards"
 	"github.com/grafana/grafana-openapi-client-go/client/folders"
@@ -210,10 +211,40 @@ func (c *Client) EnsureFolder(ctx context.Context, f Folder, dryRun bool) (Folde
 		if again, err2 := c.getFolder(ctx, f.UID); err2 == nil {
 			return Folder{UID: again.UID, Title: again.Title}, nil
 		}
+		if IsStatus(err, http.StatusConflict) {
+			// Grafana refuses a second folder with the same title in one
+			// place; say which folder is in the way and what to set.
+			if other, err2 := c.titleTaken(ctx, f); err2 == nil && other.UID != "" {
+				return Folder{}, fmt.Errorf("%w; %s", err, other.conflictHint(f))
+			}
+		}
 		return Folder{}, opError(op, err)
 	}
 	c.logger.Info("Created Grafana folder", "uid", f.UID, "title", f.Title)
 	return f, nil
+}
+
+// titleTaken finds a root folder that keeps f from being created: same
+// title (Grafana compares titles without case on most databases), other
+// uid. It returns the zero Folder when there is none.
+func (c *Client) titleTaken(ctx context.Context, f Folder) (Folder, error) {
+	hits, err := c.search(ctx, searchQuery{Query: f.Title, Type: "dash-folder"}, fmt.Sprintf("looking up folder %q", f.Title))
+	if err != nil {
+		return Folder{}, err
+	}
+	for _, h := range hits {
+		if h.FolderUID == "" && h.UID != f.UID && strings.EqualFold(h.Title, f.Title) {
+			return Folder{UID: h.UID, Title: h.Title}, nil
+		}
+	}
+	return Folder{}, nil
+}
+
+// conflictHint says what to set when folder other (which exists) keeps
+// wanted from being created.
+func (other Folder) conflictHint(wanted Folder) string {
+	return fmt.Sprintf("a root folder titled %q already exists with uid %q: set grafana.folder_uid: %s (or --grafana.folder-uid %s) to provision into it, or grafana.folder to another title",
+		other.Title, other.UID, other.UID, other.UID)
 }
 
 func (c *Client) getFolder(ctx context.Context, uid string) (*models.Folder, error) {

@@ -646,3 +646,27 @@ func TestCheckReportsBrokenHealthAnswer(t *testing.T) {
 		t.Errorf("findings %v\nwant %s", findings, want)
 	}
 }
+
+// TestProvisionFolderTitleTaken: Grafana refuses to create our folder when
+// a root folder with its title exists under another uid (409); the error
+// names that folder and what to set.
+func TestProvisionFolderTitleTaken(t *testing.T) {
+	for _, version := range []string{grafanatest.Grafana10, grafanatest.Grafana11, grafanatest.Grafana13} {
+		t.Run(version, func(t *testing.T) {
+			s := editorFake(t, version)
+			s.AddFolder(1, "abc123", "performance")
+			_, err := testClient(t, s).Provision(context.Background(), allBoards(t, nil), defaultOpts)
+			want := `creating folder "Performance" (uid "perf-exporter"): Grafana answered 409 Conflict: a folder`
+			hint := `; a root folder titled "performance" already exists with uid "abc123": set grafana.folder_uid: abc123 (or --grafana.folder-uid abc123) to provision into it, or grafana.folder to another title`
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), hint) {
+				t.Errorf("error:\n%v\nwant %s ... %s", err, want, hint)
+			}
+			// What the hint says works.
+			opts := defaultOpts
+			opts.Folder = Folder{UID: "abc123"}
+			if _, err := testClient(t, s).Provision(context.Background(), allBoards(t, nil), opts); err != nil {
+				t.Errorf("with the existing folder's uid: %v", err)
+			}
+		})
+	}
+}

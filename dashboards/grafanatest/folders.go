@@ -115,12 +115,14 @@ func (s *Server) folders(w http.ResponseWriter, r *http.Request, c *caller) {
 			writeJSON(w, http.StatusConflict, errBody("", "a dashboard with the same uid already exists"))
 			return
 		}
-		if s.major() < 13 {
-			for _, f := range o.folders {
-				if f.parentUID == cmd.ParentUID && strings.EqualFold(f.title, title) {
-					writeJSON(w, http.StatusConflict, errBody("", "a folder with the same name already exists"))
-					return
+		for _, f := range o.folders {
+			if f.parentUID == cmd.ParentUID && strings.EqualFold(f.title, title) {
+				msg := "a folder with the same name already exists in the current location"
+				if s.major() < 11 {
+					msg = "a folder or dashboard in the general folder with the same name already exists"
 				}
+				writeJSON(w, http.StatusConflict, errBody("", msg))
+				return
 			}
 		}
 		uid := cmd.UID
