@@ -23,6 +23,10 @@ type profileObserver struct {
 	vec      *prometheus.CounterVec
 	codes    atomic.Pointer[[]codeCounter]
 	mu       sync.Mutex // serialises additions to codes
+	// retired is set when the profile is removed: a run still in flight
+	// keeps this observer, and a code it sees for the first time must not
+	// bring the removed profile's series back.
+	retired bool
 }
 
 type codeCounter struct {
@@ -59,10 +63,23 @@ func (o *profileObserver) addCode(code string) prometheus.Counter {
 		}
 		cs = append(cs, *old...)
 	}
-	c := o.vec.WithLabelValues(o.profile, code)
+	var c prometheus.Counter
+	if o.retired {
+		c = prometheus.NewCounter(prometheus.CounterOpts{Name: "perf_run_requests_total"}) // counted nowhere
+	} else {
+		c = o.vec.WithLabelValues(o.profile, code)
+	}
 	cs = append(cs, codeCounter{code: code, counter: c})
 	o.codes.Store(&cs)
 	return c
+}
+
+// retire stops the observer from creating series; the ones it holds were
+// deleted with the profile's, so what it still records is exported nowhere.
+func (o *profileObserver) retire() {
+	o.mu.Lock()
+	o.retired = true
+	o.mu.Unlock()
 }
 
 // Observer returns the live request recorder of a profile.

@@ -167,7 +167,10 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 		delete(c.lastOK, name)
 		delete(c.baseline, name)
 		delete(c.lateness, name)
-		delete(c.observers, name)
+		if o := c.observers[name]; o != nil {
+			o.retire() // before the deletes below, so no series comes back after them
+			delete(c.observers, name)
+		}
 		match := prometheus.Labels{"profile": name}
 		c.requestDuration.DeletePartialMatch(match)
 		c.requests.DeletePartialMatch(match)

@@ -20,8 +20,8 @@ const environmentTimeout = 2 * time.Minute
 // The environment queries follow in the background: they wait for
 // Prometheus's next scrape, and neither the next run nor other profiles'
 // runs should wait for them.
-func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) {
-	doc := s.measure(cfg, slots, p, tick, trigger)
+func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, gen uint64, tick time.Time, trigger string) {
+	doc := s.measure(cfg, slots, p, gen, tick, trigger)
 	if doc == nil || doc.PerfExporter.Outcome == result.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
 		return
 	}
@@ -39,20 +39,22 @@ func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profil
 }
 
 // measure runs the load test while holding a concurrency slot, then saves
-// and publishes its document. It returns nil when no run took place.
-func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, tick time.Time, trigger string) *result.Document {
+// and publishes its document. It returns nil when no run took place. gen
+// is the profile's generation when the run was launched: a profile removed
+// since gets nothing published (see publish).
+func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, gen uint64, tick time.Time, trigger string) *result.Document {
 	ctx := s.ctx
 	jitter(ctx, cfg.Global.StartJitter.D())
 	select {
 	case slots <- struct{}{}:
 		defer func() { <-slots }()
 	case <-ctx.Done():
-		s.opts.Recorder.CountOutcome(p.Name, result.OutcomeAborted)
+		s.ifCurrent(p.Name, gen, func() { s.opts.Recorder.CountOutcome(p.Name, result.OutcomeAborted) })
 		return nil
 	}
 	start := s.opts.Now()
 	late := max(start.Sub(tick), 0)
-	s.opts.Recorder.SetScheduleLateness(p.Name, late)
+	s.ifCurrent(p.Name, gen, func() { s.opts.Recorder.SetScheduleLateness(p.Name, late) })
 	runID := loadgen.RunID(p.Name, start)
 	log := s.log.With("profile", p.Name, "run", runID)
 	if h := s.opts.History; h != nil {
@@ -76,9 +78,11 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	} else {
 		log.Info("run finished", "outcome", doc.PerfExporter.Outcome, "summary", finished.Measured.Describe())
 	}
-	if finished.Measured != nil && obs.n.Load() == 0 {
-		// The engine reported at the end only: record its requests in bulk.
-		s.opts.Recorder.RecordBulk(p.Name, finished.Measured)
+	var bulk *result.Measurement
+	if obs.n.Load() == 0 {
+		// The engine reported at the end only: its requests are recorded
+		// in bulk when the run is published.
+		bulk = finished.Measured
 	}
 
 	// Persist first (a detached context: an aborted run is still recorded),
@@ -86,7 +90,7 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	s.save(saveCtx, log, doc)
-	s.publish(saveCtx, cfg, p.Name, doc)
+	s.publish(saveCtx, cfg, p.Name, gen, doc, bulk)
 	return doc
 }
 
@@ -132,23 +136,45 @@ func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *result.Docu
 }
 
 // publish makes a completed run's document the profile's last run: its
-// gauges, its outcome count and, for a success, the new baseline.
-func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, doc *result.Document) {
+// requests when the engine reported them only at the end, its gauges, its
+// outcome count and, for a success, the new baseline. A run of a profile
+// removed since it was launched publishes nothing (it is in the history):
+// a removed profile's series must not come back, and if the name was added
+// again, its series are the new definition's. The generation is checked
+// under the lock reconcile holds while it removes series, so the two do
+// not interleave.
+func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, gen uint64, doc *result.Document, bulk *result.Measurement) {
+	var baseline map[string]float64
+	var n int
+	if s.opts.History != nil && doc.PerfExporter.Outcome == result.OutcomeSuccess {
+		var err error
+		if baseline, n, err = s.opts.History.Baseline(ctx, profile, cfg.Global.BaselineRuns); err != nil {
+			s.log.Error("cannot compute the baseline", "profile", profile, "err", err)
+		}
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen[profile] != gen {
+		s.log.Info("run of a removed profile saved to the history but not published", "profile", profile, "run", doc.PerfExporter.RunID)
+		return
+	}
+	if bulk != nil {
+		s.opts.Recorder.RecordBulk(profile, bulk)
+	}
 	s.last[profile] = doc
-	s.mu.Unlock()
 	s.opts.Recorder.SetLastRun(doc)
 	s.opts.Recorder.CountOutcome(profile, doc.PerfExporter.Outcome)
-	if s.opts.History == nil || doc.PerfExporter.Outcome != result.OutcomeSuccess {
-		return
-	}
-	baseline, n, err := s.opts.History.Baseline(ctx, profile, cfg.Global.BaselineRuns)
-	if err != nil {
-		s.log.Error("cannot compute the baseline", "profile", profile, "err", err)
-		return
-	}
 	if n > 0 {
 		s.opts.Recorder.SetBaseline(profile, baseline)
+	}
+}
+
+// ifCurrent calls f unless the profile was removed since generation gen.
+func (s *Scheduler) ifCurrent(profile string, gen uint64, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen[profile] == gen {
+		f()
 	}
 }
 

@@ -87,7 +87,11 @@ type Scheduler struct {
 	// start while the old definition's run is still going.
 	running map[string]bool
 	last    map[string]*result.Document
-	slots   chan struct{} // max_concurrent_runs
+	// gen counts each profile name's removals. A run remembers the
+	// generation it was launched in; one launched before a removal
+	// publishes nothing, even if the name is configured again.
+	gen   map[string]uint64
+	slots chan struct{} // max_concurrent_runs
 }
 
 type entry struct {
@@ -118,6 +122,7 @@ func New(opts Options) *Scheduler {
 		entries: map[string]*entry{},
 		running: map[string]bool{},
 		last:    map[string]*result.Document{},
+		gen:     map[string]uint64{},
 	}
 }
 
@@ -149,6 +154,10 @@ func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
 		if p, ok := wanted[name]; !ok || !reflect.DeepEqual(p, e.profile) {
 			s.cron.Remove(e.id)
 			delete(s.entries, name)
+			if !ok {
+				s.gen[name]++
+				delete(s.last, name)
+			}
 			s.log.Info("profile unscheduled", "profile", name, "reason", map[bool]string{true: "changed", false: "removed"}[ok])
 		}
 	}
@@ -227,7 +236,7 @@ func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
 		return
 	}
 	s.running[p.Name] = true
-	cfg, slots := s.cfg, s.slots
+	cfg, slots, gen := s.cfg, s.slots, s.gen[p.Name]
 	s.runs.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -242,10 +251,10 @@ func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("run panicked", "profile", p.Name, "panic", v)
-				s.opts.Recorder.CountOutcome(p.Name, result.OutcomeFailure)
+				s.ifCurrent(p.Name, gen, func() { s.opts.Recorder.CountOutcome(p.Name, result.OutcomeFailure) })
 			}
 		}()
-		s.run(cfg, slots, p, tick, trigger)
+		s.run(cfg, slots, p, gen, tick, trigger)
 	}()
 }
 
