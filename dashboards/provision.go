@@ -3,9 +3,7 @@ package dashboards
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 
@@ -275,27 +273,4 @@ func (c *Client) findFolderByTitle(ctx context.Context, title string) (Folder, e
 		return found[0], nil
 	}
 	return Folder{}, nil
-}
-
-// ProvisionConfigured provisions the boards the grafana section selects,
-// into its folder, overwriting boards that differ: what the daemon does at
-// start with provision_on_start. Each board is logged.
-func ProvisionConfigured(ctx context.Context, g *config.Grafana, logger *slog.Logger) error {
-	opts, err := OptionsFromConfig(g, os.Getenv)
-	if err != nil {
-		return err
-	}
-	c, err := NewClient(opts, logger)
-	if err != nil {
-		return err
-	}
-	boards, err := Select(g)
-	if err != nil {
-		return err
-	}
-	results, err := c.Provision(ctx, boards, ProvisionOptions{Folder: FolderFromConfig(g), Overwrite: true})
-	for _, r := range results {
-		logger.Info("Grafana board provisioned", "uid", r.UID, "outcome", string(r.Outcome), "version", r.Version, "url", r.URL)
-	}
-	return err
 }

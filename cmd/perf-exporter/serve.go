@@ -100,6 +100,10 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		return err
 	}
 
+	// Grafana may start after us: the provisioner retries in the background
+	// until the boards are in, and provisions again after each reload.
+	boards := dashboards.NewProvisioner(cfg, reg, dashboards.ProvisionerOptions{Logger: logger})
+
 	var reloadMu sync.Mutex
 	reload := func() error {
 		// SIGHUP and POST /-/reload take turns.
@@ -117,6 +121,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 				return err
 			}
 			env.ApplyConfig(next)
+			_ = boards.ApplyConfig(next) // provisions again, in the background
 			st.SetRetention(next.Global.Retention.MaxRuns, next.Global.Retention.MaxAge.D())
 			go env.Check(ctx)
 			logger.Info("config reloaded", "profiles", len(next.Profiles))
@@ -148,7 +153,10 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	sched.Start()
 	ready.Store(true)
 	go env.Check(ctx) // perf_prometheus_up from the start, not only after a run
-	provisionBoards(ctx, logger, cfg)
+	boardsCtx, stopBoards := context.WithCancel(ctx)
+	boardsDone := make(chan struct{})
+	go func() { defer close(boardsDone); _ = boards.Run(boardsCtx) }()
+	defer func() { stopBoards(); <-boardsDone }()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -179,21 +187,6 @@ func shutdown(logger *slog.Logger, sched *scheduler.Scheduler, server *http.Serv
 		return err
 	}
 	return nil
-}
-
-// provisionBoards provisions the Grafana boards in the background when the
-// config asks for it: Grafana being down must not hold up the exporter.
-func provisionBoards(ctx context.Context, logger *slog.Logger, cfg *config.Config) {
-	if cfg.Grafana == nil || !cfg.Grafana.ProvisionOnStart {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		if err := dashboards.ProvisionConfigured(ctx, cfg.Grafana, logger); err != nil {
-			logger.Error("provisioning the Grafana boards failed", "err", err)
-		}
-	}()
 }
 
 // restoreHistory turns runs a crash left in flight into aborted ones and
