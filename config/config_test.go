@@ -89,6 +89,37 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-engines.yaml:12: profile "b": unknown environment set "nodez" (built in: nodes, kubernetes, istio, linkerd; or define it under environment_sets)`,
 			`testdata/bad-engines.yaml:17: profile "c": engine wrk reports only percentiles [50 75 90 99], not 99.9 (use wrk2 or fortio)`,
 		}},
+		{"bad-numbers.yaml", []string{
+			`testdata/bad-numbers.yaml:2: global.limits.max_qps must be a finite number, got +Inf`,
+			`testdata/bad-numbers.yaml:3: global.retention.max_runs must be a whole number, got 0.5`,
+			`testdata/bad-numbers.yaml:9: profile "nan": load.qps must be a finite number, got NaN`,
+			`testdata/bad-numbers.yaml:10: profile "nan": load.connections must be a whole number, got 2.9`,
+			`testdata/bad-numbers.yaml:11: profile "nan": percentile NaN must be a finite number`,
+			`testdata/bad-numbers.yaml:13: profile "nan": slo.latency key "NaN" must be a percentile such as "99"`,
+			`testdata/bad-numbers.yaml:14: profile "nan": slo.error_ratio must be between 0 and 1, got NaN`,
+			`testdata/bad-numbers.yaml:18: profile "whole": load.qps must be a finite number, got -Inf`,
+		}},
+		{"bad-second-document.yaml", []string{
+			`testdata/bad-second-document.yaml:6: a second YAML document (after ---) is not read: put the whole config in one document`,
+		}},
+		{"bad-schedules.yaml", []string{
+			`testdata/bad-schedules.yaml:2: profile "zero": schedule "@every 0s": the period must be at least 1s, got 0s`,
+			`testdata/bad-schedules.yaml:3: profile "negative": schedule "@every -5s": the period must be at least 1s, got -5s`,
+			`testdata/bad-schedules.yaml:4: profile "subsecond": schedule "@every 500ms": the period must be at least 1s, got 500ms`,
+			`testdata/bad-schedules.yaml:5: profile "fraction": schedule "@every 1500ms": the period must be a whole number of seconds, got 1.5s`,
+			`testdata/bad-schedules.yaml:6: profile "never": schedule "0 0 30 2 *": it never fires: no date matches its day of month, month and day of week`,
+		}},
+		{"bad-deferred.yaml", []string{
+			`testdata/bad-deferred.yaml:5: profile "wrk-h2": protocol http2 needs engine fortio or nighthawk (wrk speaks HTTP/1.1 only)`,
+			`testdata/bad-deferred.yaml:9: profile "no-source": environment set "nodes" needs a prometheus source to query: define one under prometheus`,
+			`testdata/bad-deferred.yaml:13: profile "short": load.duration must be at least 10ms, got 1ns`,
+		}},
+		{"bad-names.yaml", []string{
+			`testdata/bad-names.yaml:2: prometheus source name "` + strings.Repeat("s", 40) + `"... is 129 characters long, more than 128 (it becomes the prometheus label)`,
+			`testdata/bad-names.yaml:4: profile name "` + strings.Repeat("p", 40) + `"... is 200 characters long, more than 128 (it becomes the profile label and the key of its run history)`,
+			`testdata/bad-names.yaml:11: environment set name "` + strings.Repeat("e", 40) + `"... is 129 characters long, more than 128 (it becomes the set label)`,
+			`testdata/bad-names.yaml:12: environment set "` + strings.Repeat("e", 40) + `"...: query name "` + strings.Repeat("n", 40) + `"... is 129 characters long, more than 128 (it becomes the name label)`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -118,6 +149,8 @@ func TestSchedules(t *testing.T) {
 	for spec, ok := range map[string]bool{
 		"@every 10m": true, "@hourly": true, "*/5 * * * *": true, "*/10 * * * * *": true,
 		"* * *": false, "@every": false, "*/61 * * * *": false, "*/0 * * * *": false, "0 0 32 * *": false,
+		"@every 1s": true, "@every 0s": false, "@every -1m": false, "@every 999ms": false, "@every 2.5s": false,
+		"0 0 30 2 *": false, "0 0 29 2 *": true, "CRON_TZ=UTC */61 * * * *": false,
 	} {
 		if err := checkSchedule(spec); (err == nil) != ok {
 			t.Errorf("checkSchedule(%q) = %v, want ok=%v", spec, err, ok)
@@ -166,5 +199,22 @@ func TestHeaderFilesAreReadAndSecret(t *testing.T) {
 	}
 	if _, err := (Target{HeaderFiles: map[string]string{"X": filepath.Join(t.TempDir(), "missing")}}).WithHeaderFiles(); err == nil || !strings.Contains(err.Error(), "header X") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// Whole numbers written as floats decode exactly, and an empty document
+// after a trailing --- holds nothing to ignore: both stay accepted.
+func TestWholeFloatsAndTrailingSeparatorAccepted(t *testing.T) {
+	cfg, err := Parse([]byte(`
+global: {retention: {max_runs: 1e3}}
+profiles:
+  - {name: a, schedule: "@every 1s", target: {url: "http://127.0.0.1:1/"}, load: {connections: 4.0, duration: 10ms}}
+---
+`), "ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global.Retention.MaxRuns != 1000 || cfg.Profiles[0].Load.Connections != 4 {
+		t.Errorf("max_runs = %d, connections = %d", cfg.Global.Retention.MaxRuns, cfg.Profiles[0].Load.Connections)
 	}
 }

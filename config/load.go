@@ -69,6 +69,16 @@ func Parse(data []byte, filename string) (*Config, error) {
 			errs = append(errs, typeError(filename, msg))
 		}
 	}
+	// The decoder reads the first document only: a second one would be
+	// silently ignored, with whatever profiles it holds.
+	var next yaml.Node
+	if err := dec.Decode(&next); err != nil && !errors.Is(err, io.EOF) {
+		errs = append(errs, syntaxError(filename, err))
+	} else if err == nil && !emptyDocument(&next) {
+		errs = append(errs, Error{File: filename, Line: documentRoot(&next).Line,
+			Msg: "a second YAML document (after ---) is not read: put the whole config in one document"})
+	}
+	errs = append(errs, wholeNumbers(filename, documentRoot(&root))...)
 	cfg.ApplyDefaults()
 	v := &validator{file: filename, root: documentRoot(&root)}
 	v.config(cfg)
@@ -116,6 +126,12 @@ func sectionName(goType string) string {
 		return n
 	}
 	return goType
+}
+
+// emptyDocument is what a trailing "---" leaves.
+func emptyDocument(n *yaml.Node) bool {
+	root := documentRoot(n)
+	return root == nil || root.Kind == yaml.ScalarNode && root.Tag == "!!null" && root.Value == ""
 }
 
 func documentRoot(n *yaml.Node) *yaml.Node {

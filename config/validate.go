@@ -2,25 +2,30 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
-
-// CronParser is the one schedule syntax of perf-exporter: 5 fields, 6 with
-// seconds, or a descriptor such as @every 10m or @hourly. The scheduler uses
-// the same parser, so a schedule that validates is one that runs.
-var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
-	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // BuiltinEnvironmentSets are the query sets shipped by the environment
 // package; profiles may name them without defining them.
 var BuiltinEnvironmentSets = []string{"nodes", "kubernetes", "istio", "linkerd"}
+
+// MaxNameLength bounds every name that becomes a label value or part of a
+// stored key (profiles, prometheus sources, environment sets and queries):
+// generous for people, short enough for bbolt keys (32 KiB) and for labels
+// that boards and alerts can show.
+const MaxNameLength = 128
+
+// MinDuration is the shortest run: a shorter one ends before the
+// connections have sent anything (1ns sends no request at all).
+const MinDuration = 10 * time.Millisecond
 
 var (
 	profileName = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -84,6 +89,8 @@ func (v *validator) config(c *Config) {
 		switch {
 		case s.Name == "":
 			v.errorf(at, "prometheus source has no name")
+		case len(s.Name) > MaxNameLength:
+			v.errorf(append(at, "name"), "prometheus source name %s is %d characters long, more than %d (it becomes the prometheus label)", shorten(s.Name), len(s.Name), MaxNameLength)
 		case sources[s.Name]:
 			v.errorf(append(at, "name"), "prometheus source %q is defined twice", s.Name)
 		}
@@ -94,10 +101,16 @@ func (v *validator) config(c *Config) {
 		v.grafana(c.Grafana)
 	}
 	for name, queries := range c.EnvironmentSets {
+		if len(name) > MaxNameLength {
+			v.errorf(path("environment_sets", name), "environment set name %s is %d characters long, more than %d (it becomes the set label)", shorten(name), len(name), MaxNameLength)
+		}
 		for i, q := range queries {
 			at := path("environment_sets", name, i)
 			if q.Name == "" || q.Query == "" {
 				v.errorf(at, "environment set %q: query %d needs both name and query", name, i+1)
+			}
+			if len(q.Name) > MaxNameLength {
+				v.errorf(append(at, "name"), "environment set %s: query name %s is %d characters long, more than %d (it becomes the name label)", shorten(name), shorten(q.Name), len(q.Name), MaxNameLength)
 			}
 			if q.Prometheus != "" && !sources[q.Prometheus] {
 				v.errorf(append(at, "prometheus"), "environment set %q: query %q: unknown prometheus source %q", name, q.Name, q.Prometheus)
@@ -121,7 +134,10 @@ func (v *validator) global(g *Global) {
 	if g.MaxConcurrentRuns < 1 {
 		v.errorf(append(at, "max_concurrent_runs"), "global.max_concurrent_runs must be at least 1, got %d", g.MaxConcurrentRuns)
 	}
-	if g.Limits.MaxQPS < 0 {
+	switch {
+	case !finite(g.Limits.MaxQPS):
+		v.errorf(append(at, "limits", "max_qps"), "global.limits.max_qps must be a finite number, got %g", g.Limits.MaxQPS)
+	case g.Limits.MaxQPS < 0:
 		v.errorf(append(at, "limits", "max_qps"), "global.limits.max_qps must not be negative")
 	}
 	if g.Limits.MaxConnections < 0 {
@@ -151,10 +167,14 @@ func (v *validator) grafana(g *Grafana) {
 }
 
 func (v *validator) profile(at []any, p *Profile, c *Config) {
-	if !profileName.MatchString(p.Name) {
+	ctx := fmt.Sprintf("profile %q", p.Name)
+	switch {
+	case len(p.Name) > MaxNameLength:
+		v.errorf(append(at, "name"), "profile name %s is %d characters long, more than %d (it becomes the profile label and the key of its run history)", shorten(p.Name), len(p.Name), MaxNameLength)
+		ctx = "profile " + shorten(p.Name)
+	case !profileName.MatchString(p.Name):
 		v.errorf(append(at, "name"), "profile name %q must match [a-z0-9_-]+ (it becomes the profile label)", p.Name)
 	}
-	ctx := fmt.Sprintf("profile %q", p.Name)
 	if p.Schedule == "" {
 		v.errorf(at, "%s: schedule is required (cron or @every 10m)", ctx)
 	} else if err := checkSchedule(p.Schedule); err != nil {
@@ -170,9 +190,14 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 	v.load(append(at, "load"), ctx, p, &c.Global.Limits)
 	v.slo(append(at, "slo"), ctx, p)
 	for i, set := range p.Environment {
-		if _, ok := c.EnvironmentSets[set]; !ok && !contains(BuiltinEnvironmentSets, set) {
+		_, user := c.EnvironmentSets[set]
+		switch {
+		case !user && !contains(BuiltinEnvironmentSets, set):
 			v.errorf(append(at, "environment", i), "%s: unknown environment set %q (built in: %s; or define it under environment_sets)",
 				ctx, set, strings.Join(BuiltinEnvironmentSets, ", "))
+		case len(c.Prometheus) == 0:
+			// Its queries would only fail at run time, as warnings.
+			v.errorf(append(at, "environment", i), "%s: environment set %q needs a prometheus source to query: define one under prometheus", ctx, set)
 		}
 	}
 }
@@ -181,7 +206,11 @@ func (v *validator) target(at []any, ctx string, p *Profile) {
 	t := &p.Target
 	v.httpURL(append(at, "url"), ctx+": target.url", t.URL)
 	switch t.Protocol {
-	case ProtocolHTTP1, ProtocolHTTP2:
+	case ProtocolHTTP1:
+	case ProtocolHTTP2:
+		if p.Engine == EngineWrk || p.Engine == EngineWrk2 {
+			v.errorf(append(at, "protocol"), "%s: protocol http2 needs engine fortio or nighthawk (%s speaks HTTP/1.1 only)", ctx, p.Engine)
+		}
 	case ProtocolGRPC:
 		if p.Engine != EngineFortio {
 			v.errorf(append(at, "protocol"), "%s: protocol grpc needs engine fortio (%s cannot send gRPC)", ctx, p.Engine)
@@ -227,6 +256,8 @@ func (v *validator) target(at []any, ctx string, p *Profile) {
 func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 	l := &p.Load
 	switch {
+	case !finite(l.QPS):
+		v.errorf(append(at, "qps"), "%s: load.qps must be a finite number, got %g", ctx, l.QPS)
 	case l.QPS < 0:
 		v.errorf(append(at, "qps"), "%s: load.qps must not be negative (0 means as fast as possible)", ctx)
 	case l.QPS > lim.MaxQPS:
@@ -254,12 +285,18 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 	switch {
 	case l.Duration <= 0:
 		v.errorf(append(at, "duration"), "%s: load.duration must be positive, got %s", ctx, l.Duration)
+	case l.Duration.D() < MinDuration:
+		v.errorf(append(at, "duration"), "%s: load.duration must be at least %s, got %s", ctx, MinDuration, l.Duration)
 	case l.Duration > lim.MaxDuration:
 		v.errorf(append(at, "duration"), "%s: load.duration %s is above global.limits.max_duration %s", ctx, l.Duration, lim.MaxDuration)
 	}
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
 	seen := map[float64]bool{}
 	for i, pc := range l.Percentiles {
+		if !finite(pc) {
+			v.errorf(append(at, "percentiles", i), "%s: percentile %g must be a finite number", ctx, pc)
+			continue
+		}
 		if p.Engine == EngineWrk && !containsFloat(WrkPercentiles, pc) {
 			v.errorf(append(at, "percentiles", i), "%s: engine wrk reports only percentiles %v, not %g (use wrk2 or fortio)", ctx, WrkPercentiles, pc)
 		}
@@ -277,7 +314,7 @@ func (v *validator) slo(at []any, ctx string, p *Profile) {
 	for key, objective := range p.SLO.Latency {
 		pc, err := strconv.ParseFloat(key, 64)
 		switch {
-		case err != nil:
+		case err != nil || !finite(pc):
 			v.errorf(append(at, "latency", key), "%s: slo.latency key %q must be a percentile such as \"99\"", ctx, key)
 		case !containsFloat(p.Load.Percentiles, pc):
 			v.errorf(append(at, "latency", key), "%s: slo.latency percentile %s is not in load.percentiles %v, so it is never measured", ctx, key, p.Load.Percentiles)
@@ -286,40 +323,9 @@ func (v *validator) slo(at []any, ctx string, p *Profile) {
 			v.errorf(append(at, "latency", key), "%s: slo.latency %q must be positive, got %s", ctx, key, objective)
 		}
 	}
-	if r := p.SLO.ErrorRatio; r != nil && (*r < 0 || *r > 1) {
+	if r := p.SLO.ErrorRatio; r != nil && !(*r >= 0 && *r <= 1) { // NaN fails both
 		v.errorf(append(at, "error_ratio"), "%s: slo.error_ratio must be between 0 and 1, got %g", ctx, *r)
 	}
-}
-
-// checkSchedule parses a schedule like the scheduler will, and also rejects
-// steps larger than their field's range ("*/61" minutes), which robfig/cron
-// accepts silently and runs once an hour.
-func checkSchedule(spec string) error {
-	if _, err := CronParser.Parse(spec); err != nil {
-		return err
-	}
-	if strings.HasPrefix(spec, "@") {
-		return nil
-	}
-	fields := strings.Fields(spec)
-	names := []string{"minute", "hour", "day of month", "month", "day of week"}
-	sizes := []int{60, 24, 31, 12, 7}
-	if len(fields) == 6 {
-		names = append([]string{"second"}, names...)
-		sizes = append([]int{60}, sizes...)
-	}
-	for i, field := range fields {
-		for _, part := range strings.Split(field, ",") {
-			_, step, ok := strings.Cut(part, "/")
-			if !ok {
-				continue
-			}
-			if n, err := strconv.Atoi(step); err == nil && n > sizes[i] {
-				return fmt.Errorf("step %d is larger than the %s field's range of %d values", n, names[i], sizes[i])
-			}
-		}
-	}
-	return nil
 }
 
 func (v *validator) httpURL(at []any, what, raw string) {
@@ -341,6 +347,18 @@ func (v *validator) nonNegative(at []any, what string, d Duration) {
 	if d < 0 {
 		v.errorf(at, "%s must not be negative, got %s", what, d)
 	}
+}
+
+// finite rejects NaN and the infinities, which YAML writes .nan and .inf:
+// they compare false with every limit, so range checks alone let them pass.
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// shorten quotes a name for a message, cut if it is too long to print.
+func shorten(name string) string {
+	if len(name) <= 40 {
+		return strconv.Quote(name)
+	}
+	return strconv.Quote(name[:40]) + "..."
 }
 
 func contains(list []string, s string) bool {

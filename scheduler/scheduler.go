@@ -164,8 +164,14 @@ func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
 	intervals := map[string]time.Duration{}
 	var startNow []config.Profile
 	for _, p := range cfg.Profiles {
-		if e, ok := s.entries[p.Name]; ok {
-			intervals[p.Name] = interval(e.schedule, s.opts.Now())
+		// The longest gap of the schedule, not the next one: alerts wait a
+		// multiple of it, and an irregular cron has short and long gaps.
+		iv, err := config.ScheduleInterval(p.Schedule)
+		if err != nil { // validated already; a mismatch is a bug worth seeing
+			return startNow, fmt.Errorf("profile %q: schedule %q: %w", p.Name, p.Schedule, err)
+		}
+		intervals[p.Name] = iv
+		if _, ok := s.entries[p.Name]; ok {
 			continue
 		}
 		sched, err := parseSchedule(p.Schedule)
@@ -175,19 +181,12 @@ func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
 		e := &entry{profile: p, schedule: sched, expected: sched.Next(s.opts.Now())}
 		e.id = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(e) }))
 		s.entries[p.Name] = e
-		intervals[p.Name] = interval(sched, s.opts.Now())
 		if p.RunOnStart {
 			startNow = append(startNow, p)
 		}
 	}
 	s.opts.Recorder.SetProfiles(cfg.Profiles, intervals)
 	return startNow, nil
-}
-
-// interval is the nominal time between two runs of a schedule.
-func interval(sched cron.Schedule, now time.Time) time.Duration {
-	next := sched.Next(now)
-	return sched.Next(next).Sub(next)
 }
 
 // Start starts the cron clock.

@@ -18,10 +18,11 @@ import (
 
 // fakeRecorder counts what the scheduler publishes.
 type fakeRecorder struct {
-	mu       sync.Mutex
-	outcomes map[string]map[string]int
-	docs     []*result.Document
-	profiles []string
+	mu        sync.Mutex
+	outcomes  map[string]map[string]int
+	docs      []*result.Document
+	profiles  []string
+	intervals map[string]time.Duration
 }
 
 func newFakeRecorder() *fakeRecorder {
@@ -45,9 +46,10 @@ func (f *fakeRecorder) SetLastRun(doc *result.Document) {
 	f.docs = append(f.docs, doc)
 	f.mu.Unlock()
 }
-func (f *fakeRecorder) SetProfiles(ps []config.Profile, _ map[string]time.Duration) {
+func (f *fakeRecorder) SetProfiles(ps []config.Profile, intervals map[string]time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.intervals = intervals
 	f.profiles = nil
 	for _, p := range ps {
 		f.profiles = append(f.profiles, p.Name)
@@ -257,8 +259,34 @@ func TestEveryIsAlignedAcrossProcesses(t *testing.T) {
 	if !a.Equal(time.Unix(1010, 0)) || !b.Equal(a) {
 		t.Errorf("@every 10s after 1000.3 and 1007: %v and %v, want both at 1010", a.Unix(), b.Unix())
 	}
-	if got := interval(s, time.Unix(1000, 0)); got != 10*time.Second {
-		t.Errorf("interval = %s", got)
+}
+
+// The exported interval is the schedule's longest gap, whenever the config
+// is loaded: the gap to the next firing made PerfNoRecentSuccess fire every
+// day for "0 0,1 * * *" (3600 s when loaded before midnight).
+func TestPublishedIntervalIsTheLongestGap(t *testing.T) {
+	cfg := testConfig(t, `
+profiles:
+  - {name: twice, schedule: "0 0,1 * * *", target: {url: "http://127.0.0.1:1/"}}
+  - {name: office, schedule: "*/15 9-17 * * *", target: {url: "http://127.0.0.1:1/"}}
+  - {name: every, schedule: "@every 10s", target: {url: "http://127.0.0.1:1/"}}
+`)
+	want := map[string]time.Duration{"twice": 23 * time.Hour, "office": 15*time.Hour + 15*time.Minute, "every": 10 * time.Second}
+	for _, now := range []time.Time{time.Date(2026, 3, 2, 23, 30, 0, 0, time.Local), time.Date(2026, 3, 3, 12, 0, 0, 0, time.Local)} {
+		rec := newFakeRecorder()
+		s := New(Options{
+			Engines:  func(*config.Config, string) (loadgen.Engine, error) { return &sleepEngine{}, nil },
+			Recorder: rec,
+			Now:      func() time.Time { return now },
+		})
+		if err := s.Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		for name, iv := range want {
+			if got := rec.intervals[name]; got != iv {
+				t.Errorf("loaded at %s: interval of %s = %s, want %s", now.Format("15:04"), name, got, iv)
+			}
+		}
 	}
 }
 
@@ -284,6 +312,7 @@ func TestEnvironmentDoesNotHoldTheSlot(t *testing.T) {
 		Environment: env,
 	})
 	cfg := testConfig(t, `
+prometheus: [{name: p, url: "http://127.0.0.1:1"}]
 profiles:
   - {name: a, schedule: "@every 1h", run_on_start: true, environment: [nodes], target: {url: "http://127.0.0.1:1/"}, load: {duration: 100ms}}
   - {name: b, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 100ms}}

@@ -1,0 +1,132 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+// wholeNumbers reports every fraction written where the config wants an
+// integer: yaml.v3 truncates it silently ("connections: 2.9" runs with 2,
+// "max_runs: 0.5" becomes 0 and then the default). It walks the document
+// along the Config type, so it knows which keys are integers.
+func wholeNumbers(file string, root *yaml.Node) Errors {
+	w := &numberWalker{file: file}
+	w.walk(root, reflect.TypeOf(Config{}), nil)
+	return w.errs
+}
+
+type numberWalker struct {
+	file string
+	errs Errors
+}
+
+// walk visits node as a value of type t; at is the path of keys and
+// indexes that leads to it, for the message.
+func (w *numberWalker) walk(n *yaml.Node, t reflect.Type, at []string) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return // decodes (and checks) itself: Duration, PrometheusSource
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!float" {
+			return
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == math.Trunc(f) {
+			return // 8.0 or 1e3: whole, decoded exactly
+		}
+		w.errs = append(w.errs, Error{File: w.file, Line: n.Line,
+			Msg: fmt.Sprintf("%s must be a whole number, got %s", describe(at), n.Value)})
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if f, ok := fieldByKey(t, key); ok {
+				w.walk(n.Content[i+1], f.Type, append(at, key))
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, item := range n.Content {
+			step := fmt.Sprintf("[%d]", i)
+			if len(at) == 1 && at[0] == "profiles" {
+				step = profileStep(item, i)
+			}
+			w.walk(item, t.Elem(), append(at, step))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			w.walk(n.Content[i+1], t.Elem(), append(at, n.Content[i].Value))
+		}
+	}
+}
+
+// fieldByKey finds the struct field a YAML key decodes into.
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// profileStep names a profile by its name, as the validator's messages do.
+func profileStep(item *yaml.Node, i int) string {
+	if item.Kind == yaml.MappingNode {
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			if item.Content[j].Value == "name" {
+				return "profile " + shorten(item.Content[j+1].Value)
+			}
+		}
+	}
+	return fmt.Sprintf("profile %d", i+1)
+}
+
+// describe writes a path the way messages name settings:
+// `profile "a": load.connections`, `global.retention.max_runs`.
+func describe(at []string) string {
+	if len(at) >= 2 && at[0] == "profiles" {
+		return at[1] + ": " + joinKeys(at[2:])
+	}
+	return joinKeys(at)
+}
+
+func joinKeys(keys []string) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 && !strings.HasPrefix(k, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(k)
+	}
+	return b.String()
+}
