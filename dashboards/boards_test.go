@@ -48,8 +48,6 @@ var exporterMetrics = []string{
 	"perf_exporter_config_last_reload_successful",
 	"perf_exporter_config_last_reload_success_timestamp_seconds",
 	"perf_exporter_build_info",
-	"perf_grafana_provision_last_success_timestamp_seconds",
-	"perf_grafana_provision_failures_total",
 }
 
 // prometheusMetrics are series Prometheus itself makes from our alert rules.
