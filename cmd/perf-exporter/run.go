@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,12 +35,22 @@ type runFlags struct {
 	duration, timeout, warmup                    time.Duration
 	headers, maxLatency                          []string
 	maxErrorRatio                                float64
-	insecure                                     bool
+	// maxErrorRatioSet tells a threshold given from none: every value
+	// given, even a negative one, must be a ratio.
+	maxErrorRatioSet bool
+	insecure         bool
 }
 
 func runCommand(app *kingpin.Application) command {
 	f := &runFlags{}
 	cmd := app.Command("run", "Run one load test now and print its result.")
+	f.register(cmd)
+	return command{clause: cmd, run: func(ctx context.Context, logger *slog.Logger) int {
+		return runOnce(ctx, logger, f)
+	}}
+}
+
+func (f *runFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("url", "Target URL.").Required().StringVar(&f.url)
 	cmd.Flag("qps", "Requests per second; 0 = as fast as the connections allow.").Default("0").Float64Var(&f.qps)
 	cmd.Flag("connections", "Connections (fortio threads).").Default("8").IntVar(&f.connections)
@@ -51,25 +65,16 @@ func runCommand(app *kingpin.Application) command {
 	cmd.Flag("insecure", "Do not verify the target's TLS certificate.").BoolVar(&f.insecure)
 	cmd.Flag("json", "Write the result document to this file (- for stdout; the summary then goes to stderr).").StringVar(&f.jsonOut)
 	cmd.Flag("max-latency", "Threshold such as p99=250ms (repeatable); missed = exit 2.").StringsVar(&f.maxLatency)
-	cmd.Flag("max-error-ratio", "Threshold on the error ratio; missed = exit 2.").Default("-1").Float64Var(&f.maxErrorRatio)
-	return command{clause: cmd, run: func(ctx context.Context, logger *slog.Logger) int {
-		return runOnce(ctx, logger, f)
-	}}
+	cmd.Flag("max-error-ratio", "Threshold on the error ratio, 0 to 1; missed = exit 2.").IsSetByUser(&f.maxErrorRatioSet).Float64Var(&f.maxErrorRatio)
 }
 
 func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
-	p, err := f.profile()
+	cfg, err := f.config()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
-		return exitFailure
-	}
-	cfg := &config.Config{Profiles: []config.Profile{p}}
-	cfg.ApplyDefaults()
-	if err := config.Validate(cfg, "run"); err != nil {
 		fmt.Fprintf(os.Stderr, "perf-exporter %v\n", err)
 		return exitFailure
 	}
-	p = cfg.Profiles[0]
+	p := cfg.Profiles[0]
 	engine, err := loadgen.New(p.Engine, cfg.Engines, logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
@@ -101,8 +106,68 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	}
 }
 
+// config checks the flags and turns them into the config of one profile,
+// validated as a config file is: every mistake is reported before anything
+// runs.
+func (f *runFlags) config() (*config.Config, error) {
+	p, err := f.profile()
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	cfg := &config.Config{Profiles: []config.Profile{p}}
+	cfg.ApplyDefaults()
+	if err := config.Validate(cfg, "run"); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// check rejects flag values out of range, naming the flag. It runs before
+// defaults apply: --connections 0 or --duration 0s are mistakes, not a
+// request for the default.
+func (f *runFlags) check() error {
+	switch {
+	case math.IsNaN(f.qps) || math.IsInf(f.qps, 0) || f.qps < 0:
+		return fmt.Errorf("--qps must be a finite number, 0 (as fast as possible) or more, got %g", f.qps)
+	case f.connections < 1:
+		return fmt.Errorf("--connections must be at least 1, got %d", f.connections)
+	case f.duration < config.MinDuration:
+		return fmt.Errorf("--duration must be at least %s, got %s", config.MinDuration, f.duration)
+	case f.warmup < 0:
+		return fmt.Errorf("--warmup must not be negative, got %s", f.warmup)
+	case f.timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, got %s", f.timeout)
+	case f.maxErrorRatioSet && !(f.maxErrorRatio >= 0 && f.maxErrorRatio <= 1): // NaN fails both
+		return fmt.Errorf("--max-error-ratio must be between 0 and 1, got %g", f.maxErrorRatio)
+	}
+	if f.jsonOut != "" && f.jsonOut != "-" {
+		if err := checkWritable(f.jsonOut); err != nil {
+			return fmt.Errorf("--json %s: %w", f.jsonOut, err)
+		}
+	}
+	return nil
+}
+
+// checkWritable finds out now, not after the whole run, whether the result
+// document can be written there; it leaves no file behind.
+func checkWritable(path string) error {
+	file, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if file, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err == nil {
+			defer os.Remove(path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return file.Close()
+}
+
 // profile turns the flags into the profile a scheduled run would use.
 func (f *runFlags) profile() (config.Profile, error) {
+	if err := f.check(); err != nil {
+		return config.Profile{}, err
+	}
 	p := config.Profile{
 		Name: "run", Schedule: "@every 1h", Engine: f.engine,
 		Target: config.Target{URL: f.url, Protocol: f.protocol, Method: f.method, Body: f.body,
@@ -123,14 +188,20 @@ func (f *runFlags) profile() (config.Profile, error) {
 		if !ok || !strings.HasPrefix(key, "p") || err != nil {
 			return p, fmt.Errorf("--max-latency %q: want a percentile and a duration, such as p99=250ms", m)
 		}
+		pc := strings.TrimPrefix(key, "p")
+		if f, err := strconv.ParseFloat(pc, 64); err != nil || !(f > 0 && f < 100) { // NaN fails both
+			return p, fmt.Errorf("--max-latency %q: the percentile must be a number above 0 and below 100", m)
+		}
+		if d <= 0 {
+			return p, fmt.Errorf("--max-latency %q: the latency must be positive", m)
+		}
 		if p.SLO.Latency == nil {
 			p.SLO.Latency = map[string]config.Duration{}
 		}
-		pc := strings.TrimPrefix(key, "p")
 		p.SLO.Latency[pc] = config.Duration(d)
 		p.Load.Percentiles = appendPercentile(p.Load.Percentiles, pc)
 	}
-	if f.maxErrorRatio >= 0 {
+	if f.maxErrorRatioSet {
 		r := f.maxErrorRatio
 		p.SLO.ErrorRatio = &r
 	}

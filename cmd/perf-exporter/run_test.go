@@ -67,7 +67,7 @@ func cliDocument(t *testing.T, url string) *result.Document {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "run.json")
 	f := &runFlags{url: url, engine: config.EngineFortio, protocol: "http1", jsonOut: out,
-		qps: 20, connections: 2, duration: 300 * time.Millisecond, timeout: 3 * time.Second, maxErrorRatio: 0.5}
+		qps: 20, connections: 2, duration: 300 * time.Millisecond, timeout: 3 * time.Second, maxErrorRatio: 0.5, maxErrorRatioSet: true}
 	runOnce(t.Context(), slog.New(slog.DiscardHandler), f)
 	data, err := os.ReadFile(out)
 	if err != nil {
