@@ -2,9 +2,7 @@ package environment
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -78,22 +76,4 @@ func (e *Environment) checkSource(ctx context.Context, s *source) CheckResult {
 	res.Up = true
 	res.Seconds = time.Since(began).Seconds()
 	return res
-}
-
-// CheckHandler serves a fresh Check of every source as a JSON array of
-// CheckResult (GET /api/v1/prometheus). The status is 200 when the check
-// ran, whatever it found: failures are in the body.
-func CheckHandler(e *Environment) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed: use GET", http.StatusMethodNotAllowed)
-			return
-		}
-		results := e.Check(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(results)
-	})
 }

@@ -129,35 +129,6 @@ prometheus:
 		}
 	}
 
-	// The same through the API handler, as JSON.
-	api := httptest.NewServer(CheckHandler(env))
-	t.Cleanup(api.Close)
-	resp, err := http.Get(api.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var fromAPI []CheckResult
-	if err := json.NewDecoder(resp.Body).Decode(&fromAPI); err != nil {
-		t.Fatal(err)
-	}
-	if resp.Header.Get("Content-Type") != "application/json" || len(fromAPI) != len(want) {
-		t.Fatalf("API: %s, %d results", resp.Header.Get("Content-Type"), len(fromAPI))
-	}
-	for _, r := range fromAPI {
-		if r.Reason != want[r.Prometheus] {
-			t.Errorf("API: %s reason %q, want %q", r.Prometheus, r.Reason, want[r.Prometheus])
-		}
-	}
-	post, err := http.Post(api.URL, "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	post.Body.Close()
-	if post.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST: %s, want 405", post.Status)
-	}
-
 	// No secret in what leaves the package.
 	out, _ := json.Marshal(results)
 	for _, secret := range []string{rightPassword, wrongPassword, urlPassword, bearerToken} {

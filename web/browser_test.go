@@ -60,7 +60,7 @@ func TestPagesInBrowser(t *testing.T) {
 	pages := New(Options{
 		Gatherer: prometheus.NewRegistry(), Version: "test",
 		Profiles: staticProfiles{profileStatus("checkout", last), profileStatus("search", nil)},
-		History:  st, Extra: ResultsAPI{Results: st}.Routes(),
+		History:  st,
 	})
 	log := &requestLog{}
 	mux := http.NewServeMux()

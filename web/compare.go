@@ -38,7 +38,7 @@ type ComparedValue struct {
 	Change []*float64 `json:"change"`
 }
 
-func (a ResultsAPI) compare(w http.ResponseWriter, r *http.Request) {
+func (a resultsAPI) compare(w http.ResponseWriter, r *http.Request) {
 	params, err := queryParams(r.URL.RawQuery, nil, "ids")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
-	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
@@ -93,27 +92,26 @@ func openHistory(t testing.TB, runs ...testRun) *store.Store {
 }
 
 // staticProfiles stands in for the scheduler.
-type staticProfiles []scheduler.Status
+type staticProfiles []ProfileStatus
 
-func (p staticProfiles) Statuses() []scheduler.Status { return p }
-func (p staticProfiles) RunNow(string) error          { return nil }
+func (p staticProfiles) Statuses() []ProfileStatus { return p }
+func (p staticProfiles) RunNow(string) error       { return nil }
 
-func profileStatus(name string, last *result.Document) scheduler.Status {
+func profileStatus(name string, last *result.Document) ProfileStatus {
 	p := config.Profile{
 		Name: name, Schedule: "@every 10m",
 		Target: config.Target{URL: "http://127.0.0.1:8080/echo?delay=2ms"},
 		Load:   config.Load{QPS: 100, Duration: config.Duration(30 * time.Second)},
 	}
 	p.ApplyDefaults()
-	return scheduler.Status{Profile: p, Next: now.Add(5 * time.Minute), Last: last}
+	return ProfileStatus{Profile: p, Next: now.Add(5 * time.Minute), Last: last}
 }
 
-// newServer serves web.New with the results API over history, as serve
-// wires it.
-func newServer(t testing.TB, history History, profiles ...scheduler.Status) *httptest.Server {
+// newServer serves web.New over history, as serve wires it.
+func newServer(t testing.TB, history History, profiles ...ProfileStatus) *httptest.Server {
 	t.Helper()
-	api := ResultsAPI{Results: history, Now: func() time.Time { return now }}
-	o := Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles(profiles), Extra: api.Routes(), Version: "test", History: history}
+	o := Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles(profiles), Version: "test", History: history,
+		Now: func() time.Time { return now }}
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(srv.Close)
 	return srv

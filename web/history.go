@@ -13,10 +13,15 @@ import (
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
-// History is what the history pages need of the run history (the store):
-// the results, and baselines for the charts.
+// History is what the results API and the pages need of the run history
+// (the store).
 type History interface {
-	Results
+	// List returns runs newest first and the cursor of the next page; the
+	// error wraps store.ErrBadCursor for a cursor it did not hand out.
+	List(ctx context.Context, q store.Query) ([]store.Summary, string, error)
+	// Get returns a run's document; the error wraps store.ErrNotFound for
+	// a run the history does not hold.
+	Get(ctx context.Context, id string) (*result.Document, error)
 	// Baseline returns the median latency per percentile label of the
 	// profile's last n successful runs, and how many runs that was.
 	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
@@ -120,29 +125,28 @@ func newRunPage(d *result.Document) runPage {
 	return p
 }
 
-// runPageHandler serves GET /runs/{id}.
-func runPageHandler(o Options) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		doc, err := o.History.Get(r.Context(), r.PathValue("id"))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			renderPage(w, o, http.StatusNotFound, "error.html", errorPage{Title: "No such run", Message: err.Error()})
-			return
-		case err != nil:
-			o.Logger.Error("run page: reading the run history", "err", err)
-			renderPage(w, o, http.StatusInternalServerError, "error.html", errorPage{Title: "Cannot read the run history", Message: err.Error()})
-			return
-		}
-		renderPage(w, o, http.StatusOK, "run.html", newRunPage(doc))
-	})
+// runPage serves GET /runs/{id}.
+func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) {
+	doc, err := h.opts.History.Get(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.renderPage(w, http.StatusNotFound, "error.html", errorPage{Title: "No such run", Message: err.Error()})
+		return
+	case err != nil:
+		h.opts.Logger.Error("run page: reading the run history", "err", err)
+		h.renderPage(w, http.StatusInternalServerError, "error.html", errorPage{Title: "Cannot read the run history", Message: err.Error()})
+		return
+	}
+	h.renderPage(w, http.StatusOK, "run.html", newRunPage(doc))
 }
 
 type errorPage struct{ Title, Message string }
 
-// baselineRuns is how many runs Options asks baselines over.
-func (o Options) baselineRuns() int {
-	if o.BaselineRuns > 0 {
-		return o.BaselineRuns
+// currentBaselineRuns is how many runs the config in force asks
+// baselines over.
+func (h *Handler) currentBaselineRuns() int {
+	if n := int(h.baselineRuns.Load()); n > 0 {
+		return n
 	}
 	return config.DefaultBaselineRuns
 }

@@ -42,26 +42,25 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"markerOffset": func(i int) float64 { return float64(4 + 11*(i%2)) },
 }).ParseFS(templateFiles, "templates/*.html"))
 
-func landingPage(o Options) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data := struct {
-			Version  string
-			Profiles []ProfileView
-			History  []profileHistory
-		}{Version: o.Version, Profiles: profileViews(o.Profiles.Statuses())}
-		if o.History != nil {
-			data.History = profileHistories(r.Context(), o.History, data.Profiles, o.baselineRuns())
-		}
-		renderPage(w, o, http.StatusOK, "landing.html", data)
-	})
+// landingPage serves GET /.
+func (h *Handler) landingPage(w http.ResponseWriter, r *http.Request) {
+	data := struct {
+		Version  string
+		Profiles []ProfileView
+		History  []profileHistory
+	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses())}
+	if h.opts.History != nil {
+		data.History = profileHistories(r.Context(), h.opts.History, data.Profiles, h.currentBaselineRuns())
+	}
+	h.renderPage(w, http.StatusOK, "landing.html", data)
 }
 
 // renderPage renders a whole page before writing it, so a template error
 // is a clean 500 rather than half a page.
-func renderPage(w http.ResponseWriter, o Options, status int, name string, data any) {
+func (h *Handler) renderPage(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		o.Logger.Error("rendering a page", "page", name, "err", err)
+		h.opts.Logger.Error("rendering a page", "page", name, "err", err)
 		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}

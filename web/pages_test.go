@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
 
+	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // node helpers over a parsed page.
@@ -259,5 +263,35 @@ func TestRunPage(t *testing.T) {
 	status, body, _ = get(t, srv.URL+"/runs/nope")
 	if status != http.StatusNotFound || !strings.Contains(text(parsePage(t, body)), `run "nope": no such run`) {
 		t.Errorf("unknown run's page: status %d, %s", status, body)
+	}
+}
+
+// TestReloadReachesTheLandingPage: the charts' baselines follow
+// global.baseline_runs of the config in force, not the one at start.
+func TestReloadReachesTheLandingPage(t *testing.T) {
+	var runs []testRun
+	for i := range 5 {
+		runs = append(runs, testRun{id: fmt.Sprintf("checkout-%d", i), profile: "checkout", start: t0.Add(time.Duration(i) * time.Hour)})
+	}
+	h := New(Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles{profileStatus("checkout", nil)},
+		History: openHistory(t, runs...), BaselineRuns: 3})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	baselineLine := func() string {
+		t.Helper()
+		status, body, _ := get(t, srv.URL+"/")
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		return text(byID(parsePage(t, body), "profile-checkout"))
+	}
+	if s := baselineLine(); !strings.Contains(s, "median of the last 3 successful runs") {
+		t.Errorf("at start (baseline_runs 3): %s", s)
+	}
+	if err := h.ApplyConfig(&config.Config{Global: config.Global{BaselineRuns: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := baselineLine(); !strings.Contains(s, "median of the last 2 successful runs") {
+		t.Errorf("after a reload to baseline_runs 2: %s", s)
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,15 +17,6 @@ import (
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
-// Results is what the results API needs of the run history (the store).
-type Results interface {
-	// List returns runs newest first and the cursor of the next page.
-	List(ctx context.Context, q store.Query) ([]store.Summary, string, error)
-	// Get returns a run's document; the error wraps store.ErrNotFound for
-	// a run the history does not hold.
-	Get(ctx context.Context, id string) (*result.Document, error)
-}
-
 // Paging and comparison limits of the results API.
 const (
 	DefaultResultsLimit = 50
@@ -35,30 +25,14 @@ const (
 	MaxCompareRuns      = 20
 )
 
-// ResultsAPI serves the run history as JSON: listing, one run's document
+// resultsAPI serves the run history as JSON: listing, one run's document
 // (ours or fortio's shape) and comparisons.
-type ResultsAPI struct {
-	Results Results
-	// Now is the clock that since=24h counts back from; nil = time.Now.
-	Now func() time.Time
-	// Logger gets errors of the history itself (the caller gets them too);
-	// nil = discard.
-	Logger *slog.Logger
-}
-
-// Routes are the API's handlers by pattern, for Options.Extra.
-func (a ResultsAPI) Routes() map[string]http.Handler {
-	if a.Now == nil {
-		a.Now = time.Now
-	}
-	if a.Logger == nil {
-		a.Logger = slog.New(slog.DiscardHandler)
-	}
-	return map[string]http.Handler{
-		"GET /api/v1/results":         http.HandlerFunc(a.list),
-		"GET /api/v1/results/{id}":    http.HandlerFunc(a.get),
-		"GET /api/v1/results/compare": http.HandlerFunc(a.compare),
-	}
+type resultsAPI struct {
+	history History
+	// now is the clock that since=24h counts back from.
+	now func() time.Time
+	// logger gets errors of the history itself (the caller gets them too).
+	logger *slog.Logger
 }
 
 // ResultView is a run as lists and comparisons show it.
@@ -78,13 +52,13 @@ type ResultList struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (a ResultsAPI) list(w http.ResponseWriter, r *http.Request) {
-	q, err := parseListQuery(r.URL.RawQuery, a.Now())
+func (a resultsAPI) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r.URL.RawQuery, a.now())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	sums, next, err := a.Results.List(r.Context(), q)
+	sums, next, err := a.history.List(r.Context(), q)
 	switch {
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, err)
@@ -144,7 +118,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func (a ResultsAPI) get(w http.ResponseWriter, r *http.Request) {
+func (a resultsAPI) get(w http.ResponseWriter, r *http.Request) {
 	params, err := queryParams(r.URL.RawQuery, []string{"format"})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -167,8 +141,8 @@ func (a ResultsAPI) get(w http.ResponseWriter, r *http.Request) {
 }
 
 // getDoc fetches a run, answering 404 or 500 itself when it cannot.
-func (a ResultsAPI) getDoc(w http.ResponseWriter, r *http.Request, id string) (*result.Document, bool) {
-	doc, err := a.Results.Get(r.Context(), id)
+func (a resultsAPI) getDoc(w http.ResponseWriter, r *http.Request, id string) (*result.Document, bool) {
+	doc, err := a.history.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err)
@@ -180,11 +154,11 @@ func (a ResultsAPI) getDoc(w http.ResponseWriter, r *http.Request, id string) (*
 	return doc, true
 }
 
-func (a ResultsAPI) internalError(w http.ResponseWriter, r *http.Request, err error) {
+func (a resultsAPI) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client left; nobody reads the answer
 	}
-	a.Logger.Error("reading the run history", "path", r.URL.Path, "err", err)
+	a.logger.Error("reading the run history", "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, err)
 }
 

@@ -5,7 +5,6 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
-	"github.com/perf-exporter/perf-exporter/scheduler"
 )
 
 // ProfileView is a profile as the API shows it: never a secret header
@@ -40,7 +39,7 @@ type RunView struct {
 	Latency     map[string]float64 `json:"latency_seconds"`
 }
 
-func profileViews(statuses []scheduler.Status) []ProfileView {
+func profileViews(statuses []ProfileStatus) []ProfileView {
 	out := make([]ProfileView, 0, len(statuses))
 	for _, st := range statuses {
 		p := st.Profile

@@ -1,6 +1,9 @@
 // Package web serves perf-exporter's HTTP endpoints: metrics, the landing
 // page, health, reload and the JSON API. The server itself (TLS, basic auth)
-// is exporter-toolkit's; this package only builds the handler.
+// is exporter-toolkit's; this package only builds the handler, and owns
+// every route: the features it serves reach it through the small interfaces
+// below, so it depends on none of them (the scheduler and its engines, the
+// environment's Prometheus client).
 package web
 
 import (
@@ -9,18 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/perf-exporter/perf-exporter/scheduler"
+	"github.com/perf-exporter/perf-exporter/config"
 )
-
-// Profiles is what the web layer needs of the scheduler.
-type Profiles interface {
-	Statuses() []scheduler.Status
-	RunNow(name string) error
-}
 
 // Options wire the handler.
 type Options struct {
@@ -31,27 +29,52 @@ type Options struct {
 	// Ready reports whether start-up is complete (history restored,
 	// schedule applied).
 	Ready *atomic.Bool
-	// Extra mounts handlers of other features (results API, Prometheus
-	// check) by pattern, e.g. "GET /api/v1/prometheus".
-	Extra  map[string]http.Handler
+	// History is the run history (the store). With it the results API
+	// (GET /api/v1/results...) lists, serves and compares runs, the landing
+	// page charts each profile's recent runs and GET /runs/{id} shows a run.
+	// Nil shows each profile's last run only.
+	History History
+	// Prometheus tests the connection to the Prometheus sources for
+	// GET /api/v1/prometheus; nil leaves the endpoint out.
+	Prometheus Prometheus
+	// BaselineRuns is global.baseline_runs at start, how many successful
+	// runs the charts' baselines are the median of; 0 =
+	// config.DefaultBaselineRuns. Handler.ApplyConfig changes it.
+	BaselineRuns int
+	// Now is the clock that since=24h counts back from; nil = time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 	// Version is shown on the landing page.
 	Version string
-	// History is the run history (the store): with it the landing page
-	// charts each profile's recent runs and GET /runs/{id} shows a run.
-	// Nil shows each profile's last run only.
-	History History
-	// BaselineRuns is global.baseline_runs, how many successful runs the
-	// charts' baselines are the median of; 0 = config.DefaultBaselineRuns.
-	BaselineRuns int
+}
+
+// Handler serves every endpoint. Its config-dependent parts follow
+// reloads through ApplyConfig.
+type Handler struct {
+	mux  *http.ServeMux
+	opts Options
+	// baselineRuns is global.baseline_runs of the config in force.
+	baselineRuns atomic.Int64
 }
 
 // New returns the handler of every endpoint.
-func New(o Options) http.Handler {
+func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{mux: http.NewServeMux(), opts: o}
+	h.baselineRuns.Store(int64(o.BaselineRuns))
+	h.routes()
+	return h
+}
+
+// routes is the list of every endpoint.
+func (h *Handler) routes() {
+	o := h.opts
+	mux := h.mux
 	mux.Handle("GET /metrics", bestSpeedGzip(promhttp.HandlerFor(o.Gatherer,
 		promhttp.HandlerOpts{ErrorLog: slogErrorLog{o.Logger}, DisableCompression: true})))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
@@ -74,28 +97,44 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/profiles", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, profileViews(o.Profiles.Statuses()))
 	})
-	mux.HandleFunc("POST /api/v1/profiles/{name}/run", func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		err := o.Profiles.RunNow(name)
-		switch {
-		case errors.Is(err, scheduler.ErrUnknownProfile):
-			writeError(w, http.StatusNotFound, err)
-		case errors.Is(err, scheduler.ErrRunning):
-			writeError(w, http.StatusConflict, err)
-		case err != nil:
-			writeError(w, http.StatusInternalServerError, err)
-		default:
-			writeJSON(w, http.StatusAccepted, map[string]string{"profile": name, "status": "started"})
-		}
-	})
-	for pattern, h := range o.Extra {
-		mux.Handle(pattern, h)
+	mux.HandleFunc("POST /api/v1/profiles/{name}/run", h.runNow)
+	if o.Prometheus != nil {
+		mux.HandleFunc("GET /api/v1/prometheus", h.checkPrometheus)
 	}
 	if o.History != nil {
-		mux.Handle("GET /runs/{id}", runPageHandler(o))
+		api := resultsAPI{history: o.History, now: o.Now, logger: o.Logger}
+		mux.HandleFunc("GET /api/v1/results", api.list)
+		mux.HandleFunc("GET /api/v1/results/{id}", api.get)
+		mux.HandleFunc("GET /api/v1/results/compare", api.compare)
+		mux.HandleFunc("GET /runs/{id}", h.runPage)
 	}
-	mux.Handle("GET /{$}", landingPage(o))
-	return mux
+	mux.HandleFunc("GET /{$}", h.landingPage)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// ApplyConfig makes the pages follow a reloaded config.
+func (h *Handler) ApplyConfig(cfg *config.Config) error {
+	h.baselineRuns.Store(int64(cfg.Global.BaselineRuns))
+	return nil
+}
+
+// runNow serves POST /api/v1/profiles/{name}/run.
+func (h *Handler) runNow(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := h.opts.Profiles.RunNow(name)
+	switch {
+	case errors.Is(err, ErrUnknownProfile):
+		writeError(w, http.StatusNotFound, err)
+	case errors.Is(err, ErrRunning):
+		writeError(w, http.StatusConflict, err)
+	case errors.Is(err, ErrStopping):
+		writeError(w, http.StatusServiceUnavailable, err)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err)
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]string{"profile": name, "status": "started"})
+	}
 }
 
 // writeJSON writes v as indented JSON with a status code.

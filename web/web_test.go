@@ -16,26 +16,25 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/perf-exporter/perf-exporter/config"
-	"github.com/perf-exporter/perf-exporter/scheduler"
 )
 
 // runNowProfiles answers RunNow like the scheduler does.
 type runNowProfiles struct {
-	statuses []scheduler.Status
+	statuses []ProfileStatus
 	running  map[string]bool
 }
 
-func (p runNowProfiles) Statuses() []scheduler.Status { return p.statuses }
+func (p runNowProfiles) Statuses() []ProfileStatus { return p.statuses }
 func (p runNowProfiles) RunNow(name string) error {
 	for _, st := range p.statuses {
 		if st.Profile.Name == name {
 			if p.running[name] {
-				return fmt.Errorf("%w: %q", scheduler.ErrRunning, name)
+				return fmt.Errorf("%w: %q", ErrRunning, name)
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q", scheduler.ErrUnknownProfile, name)
+	return fmt.Errorf("%w: %q", ErrUnknownProfile, name)
 }
 
 func coreServer(t *testing.T, reload func() error, ready *atomic.Bool) *httptest.Server {
@@ -44,7 +43,7 @@ func coreServer(t *testing.T, reload func() error, ready *atomic.Bool) *httptest
 		Target: config.Target{URL: "https://user:pw@shop/cart?token=abc", Headers: map[string]string{"Authorization": "Bearer s3cret", "X-Test": "1"}}}
 	p.ApplyDefaults()
 	profiles := runNowProfiles{
-		statuses: []scheduler.Status{{Profile: p}, {Profile: config.Profile{Name: "busy"}}},
+		statuses: []ProfileStatus{{Profile: p}, {Profile: config.Profile{Name: "busy"}}},
 		running:  map[string]bool{"busy": true},
 	}
 	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles, Reload: reload, Ready: ready}))

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -20,6 +16,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
@@ -32,9 +29,6 @@ import (
 	"github.com/perf-exporter/perf-exporter/target"
 	pweb "github.com/perf-exporter/perf-exporter/web"
 )
-
-// shutdownTimeout bounds how long aborted runs may take to be recorded.
-const shutdownTimeout = 30 * time.Second
 
 type serveFlags struct {
 	configFile  string
@@ -64,14 +58,22 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		return fmt.Errorf("--load.split must be at least 1, got %d", f.split)
 	}
 	logger.Info("starting perf-exporter", "version", version.Info(), "build", version.BuildContext())
+	// Everything serve starts stops with ctx: a start-up error cancels it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	cfgSource, err := loadServeConfig(ctx, logger, f.configFile)
 	if err != nil {
 		return err
 	}
 	cfg := cfgSource.current()
+	listeners, err := listen(f.web)
+	if err != nil {
+		return err
+	}
 
 	st, err := store.Open(f.storagePath, store.Options{MaxRuns: cfg.Global.Retention.MaxRuns, MaxAge: cfg.Global.Retention.MaxAge.D(), Logger: logger})
 	if err != nil {
+		closeListeners(listeners)
 		return err
 	}
 	defer st.Close()
@@ -97,96 +99,64 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Split:       f.split,
 	})
 	if err := restoreHistory(ctx, logger, st, runs, sched, cfg); err != nil {
+		closeListeners(listeners)
 		return err
 	}
 
 	// Grafana may start after us: the provisioner retries in the background
 	// until the boards are in, and provisions again after each reload.
 	boards := dashboards.NewProvisioner(cfg, reg, dashboards.ProvisionerOptions{Logger: logger})
-
-	var reloadMu sync.Mutex
-	reload := func() error {
-		// SIGHUP and POST /-/reload take turns.
-		reloadMu.Lock()
-		defer reloadMu.Unlock()
-		next, changed, err := cfgSource.reload()
-		if err != nil {
-			reloads.Record(false, time.Now())
-			logger.Error("config reload failed; the previous config stays in force", "err", err)
-			return err
-		}
-		if changed {
-			if err := sched.Apply(next); err != nil {
-				reloads.Record(false, time.Now())
-				return err
-			}
-			env.ApplyConfig(next)
-			_ = boards.ApplyConfig(next) // provisions again, in the background
-			st.SetRetention(next.Global.Retention.MaxRuns, next.Global.Retention.MaxAge.D())
-			go env.Check(ctx)
-			logger.Info("config reloaded", "profiles", len(next.Profiles))
-		}
-		reloads.Record(true, time.Now())
-		return nil
-	}
-
+	checker := newEnvironmentChecker(env)
+	reload := &configReloader{source: cfgSource, metrics: reloads, logger: logger}
 	var ready atomic.Bool
 	handler := pweb.New(pweb.Options{
-		Gatherer: reg,
-		Profiles: sched,
-		Reload:   reload,
-		Ready:    &ready,
-		Extra:    extraRoutes(logger, st, env),
-		History:  st,
-		// The landing page's baseline line follows the config in force at start.
+		Gatherer:     reg,
+		Profiles:     scheduledProfiles{sched},
+		Reload:       reload.Reload,
+		Ready:        &ready,
+		History:      st,
+		Prometheus:   prometheusSources{env},
 		BaselineRuns: cfg.Global.BaselineRuns,
 		Logger:       logger,
 		Version:      version.Info(),
 	})
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, f.web, logger) }()
-
-	if err := sched.Apply(cfg); err != nil {
-		return err
+	reload.reloaders = []reloader{
+		{"scheduler", sched.Apply},
+		{"environment", checker.ApplyConfig},
+		{"retention", func(cfg *config.Config) error {
+			st.SetRetention(cfg.Global.Retention.MaxRuns, cfg.Global.Retention.MaxAge.D())
+			return nil
+		}},
+		{"grafana", boards.ApplyConfig}, // provisions again, in the background
+		{"web", handler.ApplyConfig},
 	}
-	sched.Start()
+
+	group, groupCtx := errgroup.WithContext(ctx)
+	start := func(p part) { group.Go(func() error { return p.Run(groupCtx) }) }
+	start(&webServer{server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, listeners: listeners, flags: f.web, logger: logger})
+	// The scheduler part runs even when Apply fails: Apply may have started
+	// runs, and shutdown must abort and wait for them.
+	applyErr := sched.Apply(cfg)
+	start(schedulerPart{sched: sched, logger: logger})
+	if applyErr != nil {
+		cancel()
+		_ = group.Wait()
+		return applyErr
+	}
 	ready.Store(true)
-	go env.Check(ctx) // perf_prometheus_up from the start, not only after a run
-	boardsCtx, stopBoards := context.WithCancel(ctx)
-	boardsDone := make(chan struct{})
-	go func() { defer close(boardsDone); _ = boards.Run(boardsCtx) }()
-	defer func() { stopBoards(); <-boardsDone }()
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-hup:
-			_ = reload()
-		case err := <-serveErr:
-			_ = shutdown(logger, sched, server)
-			return fmt.Errorf("web server: %w", err)
-		case <-ctx.Done():
-			return shutdown(logger, sched, server)
-		}
+	start(checker)
+	start(boards)
+	start(hangups{reload: reload.Reload})
+	if cfgSource.demo != nil {
+		start(cfgSource.demo)
 	}
+	return group.Wait()
 }
 
-// shutdown aborts the runs in flight (they are recorded as aborted), then
-// stops the web server.
-func shutdown(logger *slog.Logger, sched *scheduler.Scheduler, server *http.Server) error {
-	logger.Info("shutting down: aborting runs in flight")
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := sched.Stop(ctx); err != nil {
-		logger.Error("shutdown", "err", err)
+func closeListeners(listeners []net.Listener) {
+	for _, l := range listeners {
+		l.Close()
 	}
-	if err := server.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // restoreHistory turns runs a crash left in flight into aborted ones and
@@ -240,6 +210,10 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 type configSource struct {
 	current func() *config.Config
 	reload  func() (*config.Config, bool, error)
+	// demo is the built-in target the demo config runs against, nil with a
+	// config file. It stops with the context loadServeConfig was given, or
+	// when the part's Run is done.
+	demo part
 }
 
 func loadServeConfig(ctx context.Context, logger *slog.Logger, path string) (*configSource, error) {
@@ -250,13 +224,23 @@ func loadServeConfig(ctx context.Context, logger *slog.Logger, path string) (*co
 		}
 		return &configSource{current: file.Current, reload: file.Reload}, nil
 	}
-	demo, err := startDemo(ctx, logger)
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	demo, running, err := startDemo(demoCtx, logger)
 	if err != nil {
+		stopDemo()
 		return nil, err
 	}
 	return &configSource{
 		current: func() *config.Config { return demo },
 		reload:  func() (*config.Config, bool, error) { return demo, false, nil },
+		demo: partFunc(func(ctx context.Context) error {
+			<-ctx.Done()
+			stopDemo()
+			if err := running.Wait(); err != nil {
+				return fmt.Errorf("demo target: %w", err)
+			}
+			return nil
+		}),
 	}, nil
 }
 
@@ -276,11 +260,12 @@ profiles:
       error_ratio: 0.02
 `
 
-func startDemo(ctx context.Context, logger *slog.Logger) (*config.Config, error) {
+func startDemo(ctx context.Context, logger *slog.Logger) (*config.Config, *target.Running, error) {
 	running, err := target.Start(ctx, "127.0.0.1:0", target.Options{Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("starting the demo target: %w", err)
+		return nil, nil, fmt.Errorf("starting the demo target: %w", err)
 	}
 	logger.Info("no --config.file: running the demo profile against the built-in target", "target", running.URL())
-	return config.Parse([]byte(fmt.Sprintf(demoConfig, running.URL())), "demo config")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(demoConfig, running.URL())), "demo config")
+	return cfg, running, err
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
+	"github.com/perf-exporter/perf-exporter/store"
+)
+
+// daemon is serve running in the test, on its own port and storage.
+type daemon struct {
+	url     string
+	storage string
+	logs    *testutil.SyncBuffer
+	stop    context.CancelFunc
+	done    chan error
+}
+
+// serveFlagsFor are serve's flags for a config, a listen address and a
+// storage directory, as kingpin would fill them.
+func serveFlagsFor(t *testing.T, configYAML, addr string) *serveFlags {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrs, systemd, webConfig := []string{addr}, false, ""
+	return &serveFlags{configFile: file, storagePath: filepath.Join(t.TempDir(), "data"), split: 1,
+		web: &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}}
+}
+
+// startServe runs serve until the test ends, and waits until it is ready.
+func startServe(t *testing.T, configYAML string) *daemon {
+	t.Helper()
+	addr := testutil.FreeAddr(t)
+	f := serveFlagsFor(t, configYAML, addr)
+	logs := &testutil.SyncBuffer{}
+	ctx, stop := context.WithCancel(context.Background())
+	d := &daemon{url: "http://" + addr, storage: f.storagePath, logs: logs, stop: stop, done: make(chan error, 1)}
+	go func() { d.done <- serve(ctx, slog.New(slog.NewTextHandler(logs, nil)), f) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-d.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	testutil.WaitFor(t, 20*time.Second, "serve to be ready", func() bool {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			t.Fatalf("serve stopped: %v\n%s", err, logs)
+		default:
+		}
+		resp, err := http.Get(d.url + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return d
+}
+
+// fakePrometheus answers the two calls of the connection check as
+// Prometheus 2.42 would.
+func fakePrometheus(t *testing.T) string {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/status/buildinfo", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{"version":"2.42.0","revision":"x","branch":"HEAD","buildUser":"u","buildDate":"d","goVersion":"go1.20"}}`)
+	})
+	mux.HandleFunc("/api/v1/query", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,"1"]}]}}`, time.Now().Unix())
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestPrometheusCheckAPI: GET /api/v1/prometheus, as serve wires it,
+// answers the environment's connection check of every source as JSON, in
+// config order and with each failure's reason; other methods get 405.
+func TestPrometheusCheckAPI(t *testing.T) {
+	forbidding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "RBAC: access denied", http.StatusForbidden)
+	}))
+	t.Cleanup(forbidding.Close)
+	d := startServe(t, fmt.Sprintf(`
+prometheus:
+  - {name: working, url: %q}
+  - {name: closed-port, url: "http://%s"}
+  - {name: forbidden, url: %q}
+`, fakePrometheus(t), testutil.FreeAddr(t), forbidding.URL))
+
+	resp, err := http.Get(d.url + "/api/v1/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var fromAPI []struct {
+		Prometheus, Reason, Version string
+		Up                          bool
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&fromAPI); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("API: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	want := []struct{ name, reason string }{{"working", ""}, {"closed-port", "refused"}, {"forbidden", "forbidden"}}
+	if len(fromAPI) != len(want) {
+		t.Fatalf("API: %d results for %d sources: %+v", len(fromAPI), len(want), fromAPI)
+	}
+	for i, w := range want {
+		if r := fromAPI[i]; r.Prometheus != w.name || r.Reason != w.reason || r.Up != (w.reason == "") {
+			t.Errorf("API result %d: %+v, want %s with reason %q", i, r, w.name, w.reason)
+		}
+	}
+	if fromAPI[0].Version != "2.42.0" {
+		t.Errorf("working source: version %q", fromAPI[0].Version)
+	}
+
+	post, err := http.Post(d.url+"/api/v1/prometheus", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, post.Body)
+	post.Body.Close()
+	if post.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %s, want 405", post.Status)
+	}
+}
+
+// listRuns reads every run a stopped daemon's store holds.
+func listRuns(t *testing.T, dir string) []store.Summary {
+	t.Helper()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sums, _, err := st.List(context.Background(), store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
