@@ -127,7 +127,9 @@ func (c *Runs) SetScheduleLateness(profile string, late time.Duration) {
 }
 
 // SetLastRun replaces a profile's last-run gauges with those of a completed
-// run's document. It is also how gauges are restored from the store at start.
+// run's document, and counts the run in the profile's objective streaks
+// (once, however often its document is published). It is also how gauges
+// are restored from the store at start.
 func (c *Runs) SetLastRun(doc *result.Document) {
 	x := &doc.PerfExporter
 	p := x.Profile
@@ -157,6 +159,7 @@ func (c *Runs) SetLastRun(doc *result.Document) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastRun[p] = ms
+	c.countMisses(doc)
 	if success == 1 {
 		c.lastOK[p] = gauge(descLastSuccess, unixSeconds(end), p)
 	} else if _, ok := c.lastOK[p]; !ok {

@@ -41,6 +41,7 @@ type Runs struct {
 	baseline  map[string][]prometheus.Metric
 	lateness  map[string]prometheus.Metric // profile → schedule lateness
 	profiles  map[string][]prometheus.Metric
+	misses    map[string]*objectiveStreaks
 }
 
 // NewRuns creates the collector; register it on a registry.
@@ -68,6 +69,7 @@ func NewRuns() *Runs {
 		baseline:  map[string][]prometheus.Metric{},
 		lateness:  map[string]prometheus.Metric{},
 		profiles:  map[string][]prometheus.Metric{},
+		misses:    map[string]*objectiveStreaks{},
 	}
 }
 
@@ -104,7 +106,8 @@ func (c *Runs) Describe(ch chan<- *prometheus.Desc) {
 	c.runs.Describe(ch)
 	for _, d := range []*prometheus.Desc{descLatency, descAchieved, descRequested, descErrorRatio, descDuration,
 		descConnections, descSuccess, descLastTimestamp, descLastSuccess, descSendLateness, descCorrected, descSchedLateness,
-		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval, descMaxSuccessAge} {
+		descBaseline, descEnvironment, descProfileInfo, descSLOLatency, descSLOErrorRatio, descProfileInterval, descMaxSuccessAge,
+		descLatencyMisses, descErrorRatioMisses} {
 		ch <- d
 	}
 }
@@ -125,6 +128,11 @@ func (c *Runs) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, group := range []map[string]prometheus.Metric{c.lastOK, c.lateness} {
 		for _, m := range group {
+			ch <- m
+		}
+	}
+	for _, s := range c.misses {
+		for _, m := range s.ms {
 			ch <- m
 		}
 	}
@@ -154,6 +162,7 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 			ms = append(ms, gauge(descProfileInterval, iv.Seconds(), p.Name))
 		}
 		c.profiles[p.Name] = ms
+		c.misses[p.Name] = newStreaks(p, c.misses[p.Name])
 		for _, outcome := range result.Outcomes {
 			c.runs.WithLabelValues(p.Name, outcome) // start every outcome at 0
 		}
@@ -167,6 +176,7 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 		delete(c.lastOK, name)
 		delete(c.baseline, name)
 		delete(c.lateness, name)
+		delete(c.misses, name)
 		if o := c.observers[name]; o != nil {
 			o.retire() // before the deletes below, so no series comes back after them
 			delete(c.observers, name)

@@ -202,7 +202,28 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 			runs.SetBaseline(profile, baseline)
 		}
 	}
+	for _, p := range cfg.Profiles {
+		if err := restoreMisses(ctx, st, runs, p); err != nil {
+			return err
+		}
+	}
 	sched.Restore(docs)
+	return nil
+}
+
+// restoreMisses brings back a profile's streaks of consecutive objective
+// misses, so the SLO alerts, which wait for two misses in a row, neither
+// forget the miss before a restart nor double one after it.
+func restoreMisses(ctx context.Context, st *store.Store, runs *collector.Runs, p config.Profile) error {
+	recent, _, err := st.List(ctx, store.Query{Profile: p.Name, Limit: collector.RestoreRuns})
+	if err != nil {
+		return err
+	}
+	figures := make([]collector.RunFigures, len(recent))
+	for i, r := range recent {
+		figures[i] = collector.RunFigures{RunID: r.RunID, Outcome: r.Outcome, Requests: r.Requests, ErrorRatio: r.ErrorRatio, Latency: r.Latency}
+	}
+	runs.RestoreMisses(p, figures)
 	return nil
 }
 

@@ -114,6 +114,32 @@ func TestAlertContract(t *testing.T) {
 	}
 }
 
+// TestSLOAlertsWaitForTwoRuns: the critical alerts compare last-run gauges,
+// which a "for:" hold cannot tie to runs (15m spans two runs of a profile run
+// every 10m, a quarter of one run of an hourly one); they wait for the
+// exporter's count of consecutive misses instead.
+func TestSLOAlertsWaitForTwoRuns(t *testing.T) {
+	var doc ruleFileDoc
+	decodeYAML(t, ruleFile, &doc)
+	want := map[string]string{
+		"PerfLatencySLOBreached": "perf_run_slo_latency_consecutive_misses) >= 2",
+		"PerfErrorRatioHigh":     "perf_run_slo_error_ratio_consecutive_misses) >= 2",
+	}
+	for _, g := range doc.Groups {
+		for _, r := range g.Rules {
+			if w, ok := want[r.Alert]; ok {
+				if !strings.Contains(r.Expr, w) {
+					t.Errorf("alert %s: expr does not wait for two consecutive misses (%q):\n%s", r.Alert, w, r.Expr)
+				}
+				delete(want, r.Alert)
+			}
+		}
+	}
+	for name := range want {
+		t.Errorf("alert %s is missing", name)
+	}
+}
+
 // TestEveryAlertFiresInAUnitTest keeps the promtool tests honest: an alert that
 // only ever appears with an empty exp_alerts is never shown to fire.
 func TestEveryAlertFiresInAUnitTest(t *testing.T) {
