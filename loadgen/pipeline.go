@@ -74,7 +74,37 @@ func (r *Run) Execute(ctx context.Context) Finished {
 	if measured == nil {
 		return Finished{Doc: result.NewDocument(r.standIn(), info)}
 	}
-	return Finished{Doc: result.NewDocument(measured, info), Measured: measured}
+	return Finished{Doc: result.NewDocument(r.withRequested(measured), info), Measured: measured}
+}
+
+// Pending is the document of the run before it has a result: who, when and
+// what was asked, nothing measured, outcome aborted. It is what the
+// history keeps of a run the process dies during.
+func (r *Run) Pending() *result.Document {
+	m := r.standIn()
+	m.ActualDuration = 0
+	return result.NewDocument(m, r.info(result.OutcomeAborted))
+}
+
+// withRequested fills in the requested figures an engine left out (a run
+// stopped during its warm-up measured nothing and says nothing) from the
+// profile, so every document says what was asked. A copy is changed: the
+// engine's measurement stays as returned.
+func (r *Run) withRequested(m *result.Measurement) *result.Measurement {
+	c := *m
+	if c.RequestedDuration == 0 {
+		c.RequestedDuration = r.Profile.Load.Duration.D()
+	}
+	if c.RequestedQPS == 0 {
+		c.RequestedQPS = max(r.Profile.Load.QPS, 0)
+	}
+	if c.Connections == 0 {
+		c.Connections = r.Profile.Load.Connections
+	}
+	if c.StartTime.IsZero() {
+		c.StartTime = r.Start
+	}
+	return &c
 }
 
 func (r *Run) info(outcome string) result.DocumentInfo {

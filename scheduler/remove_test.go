@@ -44,7 +44,7 @@ type historyRecorder struct {
 	saved []*result.Document
 }
 
-func (h *historyRecorder) BeginRun(context.Context, string, string, time.Time) error { return nil }
+func (h *historyRecorder) BeginRun(context.Context, *result.Document) error { return nil }
 func (h *historyRecorder) Save(_ context.Context, doc *result.Document) error {
 	h.mu.Lock()
 	h.saved = append(h.saved, doc)

@@ -54,23 +54,33 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	}
 	start := s.opts.Now()
 	late := max(start.Sub(tick), 0)
-	s.ifCurrent(p.Name, gen, func() { s.opts.Recorder.SetScheduleLateness(p.Name, late) })
+	// A profile removed while its run waited for a slot does not run; the
+	// observer is taken under the same lock, as it creates series.
+	var live result.Observer
+	s.ifCurrent(p.Name, gen, func() {
+		s.opts.Recorder.SetScheduleLateness(p.Name, late)
+		live = s.opts.Recorder.Observer(p.Name)
+	})
+	if live == nil {
+		s.log.Info("run not started: the profile was removed", "profile", p.Name, "trigger", trigger)
+		return nil
+	}
 	runID := loadgen.RunID(p.Name, start)
 	log := s.log.With("profile", p.Name, "run", runID)
-	if h := s.opts.History; h != nil {
-		if err := h.BeginRun(ctx, runID, p.Name, start); err != nil {
-			log.Error("cannot record the run's start in the store", "err", err)
-		}
-	}
 	split := SplitProfile(p, s.opts.Split)
-	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
-
 	engine, err := s.opts.Engines(cfg, p.Engine)
 	if err != nil {
 		engine = unavailable{err}
 	}
-	obs := &countingObserver{next: s.opts.Recorder.Observer(p.Name)}
+	obs := &countingObserver{next: live}
 	run := &loadgen.Run{Profile: split, Split: s.opts.Split, ID: runID, Start: start, Engine: engine, Observer: obs, Now: s.opts.Now}
+	if h := s.opts.History; h != nil {
+		if err := h.BeginRun(ctx, run.Pending()); err != nil {
+			log.Error("cannot record the run's start in the store", "err", err)
+		}
+	}
+	log.Info("run starting", "trigger", trigger, "schedule_lateness", late, "qps", split.Load.QPS, "connections", split.Load.Connections)
+
 	finished := run.Execute(ctx)
 	doc := finished.Doc
 	if doc.PerfExporter.Error != "" {

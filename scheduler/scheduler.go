@@ -34,10 +34,10 @@ type Recorder interface {
 }
 
 // History keeps every run's document: the store. A run is marked in flight
-// before it starts, so a crash leaves a trace, and saved before its metrics
-// are published.
+// with its pending document (what was asked) before it starts, so a crash
+// leaves a trace, and saved before its metrics are published.
 type History interface {
-	BeginRun(ctx context.Context, runID, profile string, start time.Time) error
+	BeginRun(ctx context.Context, pending *result.Document) error
 	Save(ctx context.Context, doc *result.Document) error
 	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
 }

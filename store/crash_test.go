@@ -161,7 +161,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BeginRun(ctx, os.Getenv(crashInFlightEnv), "crash", base); err != nil {
+	if err := s.BeginRun(ctx, pending(os.Getenv(crashInFlightEnv), "crash", base)); err != nil {
 		t.Fatal(err)
 	}
 	// Go on after the runs an earlier child saved.
@@ -176,7 +176,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	for i := next; ; i++ {
 		r := crashRun(i)
-		if err := s.BeginRun(ctx, r.id, r.profile, r.start); err != nil {
+		if err := s.BeginRun(ctx, pending(r.id, r.profile, r.start)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Save(ctx, r.doc()); err != nil {

@@ -94,3 +94,12 @@ func ids(sums []Summary) []string {
 	}
 	return out
 }
+
+// pending is the document a run begins with: what was asked, nothing
+// measured (as loadgen.Run.Pending makes it).
+func pending(id, profile string, start time.Time) *result.Document {
+	return result.NewDocument(&result.Measurement{
+		Engine: "fortio", Protocol: "http1", URL: "http://127.0.0.1:8080/echo",
+		StartTime: start, RequestedDuration: 30 * time.Second, RequestedQPS: 20, Connections: 2,
+	}, result.DocumentInfo{RunID: id, Profile: profile, Outcome: result.OutcomeAborted, Split: 1, Method: "GET"})
+}

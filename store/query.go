@@ -196,14 +196,18 @@ func (m *merger) next() ([]byte, []byte) {
 
 // Last is what the store holds of a profile's most recent runs.
 type Last struct {
-	// Run is the newest run's document, whatever its outcome.
+	// Run is the newest completed run's document (success, slo_missed or
+	// failure), nil if none is kept. Aborted runs (shutdown, crash) are
+	// passed over: they measured nothing whole, and the gauges restored
+	// from Run must read as they did before the exporter stopped.
 	Run *result.Document
 	// Success is the newest successful run, nil if none is kept.
 	Success *Summary
 }
 
-// Latest returns, per profile with stored runs, its newest run and newest
-// successful run: what the last-run gauges show, restored at start.
+// Latest returns, per profile with stored runs, its newest completed run
+// and newest successful run: what the last-run gauges show, restored at
+// start.
 func (s *Store) Latest(ctx context.Context) (map[string]Last, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -213,24 +217,30 @@ func (s *Store) Latest(ctx context.Context) (map[string]Last, error) {
 		profiles := tx.Bucket(bucketProfiles)
 		return profiles.ForEachBucket(func(name []byte) error {
 			c := profiles.Bucket(name).Cursor()
+			var last Last
+			var runKey []byte
 			k, v := c.Last()
 			if k == nil {
 				return nil
 			}
-			doc, err := s.getDoc(tx, k[8:])
-			if err != nil {
-				return err
-			}
-			last := Last{Run: doc}
-			for ; k != nil; k, v = c.Prev() {
+			for ; k != nil && (runKey == nil || last.Success == nil); k, v = c.Prev() {
 				sum, err := s.decodeSummary(k, v)
 				if err != nil {
 					return err
 				}
-				if sum.Outcome == result.OutcomeSuccess {
-					last.Success = &sum
-					break
+				if runKey == nil && sum.Outcome != result.OutcomeAborted {
+					runKey = k
 				}
+				if last.Success == nil && sum.Outcome == result.OutcomeSuccess {
+					last.Success = &sum
+				}
+			}
+			if runKey != nil {
+				doc, err := s.getDoc(tx, runKey[8:])
+				if err != nil {
+					return err
+				}
+				last.Run = doc
 			}
 			out[string(name)] = last
 			return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -21,18 +22,27 @@ const AbortedByCrash = "the exporter stopped during the run (crash or kill)"
 type inFlight struct {
 	Profile   string
 	StartTime time.Time
+	// Pending is the run's document as it started: what was asked (rate,
+	// connections, duration), nothing measured. Marks left by versions
+	// before it lack it.
+	Pending *result.Document `json:",omitempty"`
 }
 
-// BeginRun records that a run has started, so that if the exporter dies
-// before Save, the next start can record it as aborted.
-func (s *Store) BeginRun(ctx context.Context, runID, profile string, start time.Time) error {
+// BeginRun records that a run has started, with its pending document (who,
+// when, what was asked), so that if the exporter dies before Save, the next
+// start can record it as aborted with what it was asked to do.
+func (s *Store) BeginRun(ctx context.Context, pending *result.Document) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
+	if pending == nil {
+		return errors.New("store: beginning a run without its document")
+	}
+	runID, profile := pending.PerfExporter.RunID, pending.PerfExporter.Profile
 	if runID == "" || profile == "" {
 		return fmt.Errorf("store: beginning run %q of profile %q: run id and profile are required", runID, profile)
 	}
-	mark, err := json.Marshal(inFlight{Profile: profile, StartTime: start})
+	mark, err := json.Marshal(inFlight{Profile: profile, StartTime: pending.StartTime, Pending: pending})
 	if err != nil {
 		return fmt.Errorf("store: beginning run %s: %w", runID, err)
 	}
@@ -115,9 +125,18 @@ func (s *Store) RecoverInFlight(ctx context.Context, now time.Time) ([]*result.D
 	return recovered, nil
 }
 
-// abortedDocument is what is known of a run the exporter died during: who
-// and when. Its measurements died with the process.
+// abortedDocument is what is known of a run the exporter died during: who,
+// when and what it was asked. Its measurements died with the process.
 func abortedDocument(id string, mark inFlight, now time.Time) *result.Document {
+	note := fmt.Sprintf("found in flight when the exporter started again at %s; what the run measured is lost",
+		now.UTC().Format(time.RFC3339))
+	if p := mark.Pending; p != nil && p.PerfExporter.RunID == id {
+		doc := *p
+		doc.PerfExporter.Outcome = result.OutcomeAborted
+		doc.PerfExporter.Error = AbortedByCrash
+		doc.PerfExporter.Notes = append(slices.Clip(doc.PerfExporter.Notes), note)
+		return &doc
+	}
 	return &result.Document{
 		Labels:            mark.Profile,
 		StartTime:         mark.StartTime,
@@ -132,8 +151,7 @@ func abortedDocument(id string, mark inFlight, now time.Time) *result.Document {
 			Outcome: result.OutcomeAborted,
 			Error:   AbortedByCrash,
 			Codes:   map[string]int64{},
-			Notes: []string{fmt.Sprintf("found in flight when the exporter started again at %s; what the run measured is lost",
-				now.UTC().Format(time.RFC3339))},
+			Notes:   []string{note},
 		},
 	}
 }

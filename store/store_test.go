@@ -361,7 +361,7 @@ func TestRecoverInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"crashed", "finished"} {
-		if err := s.BeginRun(ctx, id, "p", base); err != nil {
+		if err := s.BeginRun(ctx, pending(id, "p", base)); err != nil {
 			t.Fatal(err)
 		}
 	}

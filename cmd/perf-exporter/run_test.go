@@ -23,7 +23,7 @@ import (
 // savedDocs is a scheduler.History that hands over every saved document.
 type savedDocs chan *result.Document
 
-func (savedDocs) BeginRun(context.Context, string, string, time.Time) error { return nil }
+func (savedDocs) BeginRun(context.Context, *result.Document) error { return nil }
 func (s savedDocs) Save(_ context.Context, doc *result.Document) error {
 	s <- doc
 	return nil

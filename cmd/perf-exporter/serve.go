@@ -161,15 +161,23 @@ func closeListeners(listeners []net.Listener) {
 
 // restoreHistory turns runs a crash left in flight into aborted ones and
 // brings back every profile's last-run gauges and baseline, so boards do not
-// go blank after a restart or upgrade.
+// go blank after a restart or upgrade. The gauges and the landing page's
+// last run come from the last completed run: an aborted one (the run a
+// kill -9 interrupted) measured nothing whole and must not zero them.
 func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, runs *collector.Runs, sched *scheduler.Scheduler, cfg *config.Config) error {
+	configured := map[string]bool{}
+	for _, p := range cfg.Profiles {
+		configured[p.Name] = true
+	}
 	aborted, err := st.RecoverInFlight(ctx, time.Now())
 	if err != nil {
 		return err
 	}
 	for _, doc := range aborted {
 		logger.Warn("a run was in flight when the exporter stopped; recorded as aborted", "profile", doc.PerfExporter.Profile, "run", doc.PerfExporter.RunID)
-		runs.CountOutcome(doc.PerfExporter.Profile, result.OutcomeAborted)
+		if configured[doc.PerfExporter.Profile] { // a removed profile gets no series back
+			runs.CountOutcome(doc.PerfExporter.Profile, result.OutcomeAborted)
+		}
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		return err
@@ -177,10 +185,6 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 	latest, err := st.Latest(ctx)
 	if err != nil {
 		return err
-	}
-	configured := map[string]bool{}
-	for _, p := range cfg.Profiles {
-		configured[p.Name] = true
 	}
 	var docs []*result.Document
 	for profile, last := range latest {
