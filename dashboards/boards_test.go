@@ -14,9 +14,8 @@ import (
 	"github.com/perf-exporter/perf-exporter/environment"
 )
 
-// exporterMetrics are the series perf-exporter exposes: DESIGN.md §4 plus
-// perf_profile_schedule_interval_seconds and
-// perf_profile_max_success_age_seconds. e2e/boards_test.go checks the
+// exporterMetrics are the series perf-exporter exposes that the boards
+// show (README's metrics table). e2e/boards_test.go checks the
 // boards against the exposition of a real run as well, so a metric renamed
 // in the collector fails there even if this list is not updated.
 var exporterMetrics = []string{

@@ -670,3 +670,41 @@ func TestProvisionFolderTitleTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestFakeServesWhatTheClientCalls: every route of the fake is called by
+// some operation of the client, so the fake holds nothing the client does
+// not use (and a route the client stops calling fails here).
+func TestFakeServesWhatTheClientCalls(t *testing.T) {
+	s := editorFake(t, grafanatest.Grafana13)
+	s.AddDatasource(1, grafanatest.Datasource{UID: "prom", Name: "Prometheus"})
+	c := testClient(t, s)
+	ctx := context.Background()
+	c.Check(ctx, Folder{UID: "perf"}, "prom")
+	if _, err := c.Provision(ctx, allBoards(t, nil), defaultOpts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(ctx, ListOptions{Tags: []string{Tag}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Import(ctx, "perf-exporter-overview"); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, p := range s.Routes() {
+		mux.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
+	}
+	called := map[string]bool{}
+	for _, r := range s.Requests() {
+		req, _ := http.NewRequest(r.Method, s.URL+r.Path, nil)
+		_, pattern := mux.Handler(req)
+		if pattern == "" {
+			t.Errorf("the client called %s %s, which the fake does not serve", r.Method, r.Path)
+		}
+		called[pattern] = true
+	}
+	for _, p := range s.Routes() {
+		if !called[p] {
+			t.Errorf("the fake serves %s, which the client never calls", p)
+		}
+	}
+}

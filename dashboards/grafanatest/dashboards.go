@@ -38,7 +38,6 @@ type dashboard struct {
 	data                 map[string]any
 	tags                 []string
 	provisioned          bool
-	pluginID             string
 	created, updated     time.Time
 	createdBy, updatedBy string
 	history              []Version
@@ -57,8 +56,7 @@ type Dashboard struct {
 	// Model is the stored JSON (a copy), with id, uid and version as
 	// Grafana injects them.
 	Model       map[string]any
-	Provisioned bool   // saved by file provisioning: API saves are refused
-	PluginID    string // belongs to a plugin: saves without overwrite are refused
+	Provisioned bool // saved by file provisioning: API saves are refused
 	Versions    []Version
 	UpdatedBy   string
 }
@@ -87,7 +85,7 @@ func (s *Server) Dashboards(orgID int64) []Dashboard {
 
 func (d *dashboard) public() Dashboard {
 	return Dashboard{UID: d.uid, Title: d.title, FolderUID: d.folderUID, ID: d.id, Version: d.version,
-		Model: deepCopy(d.storedJSON()), Provisioned: d.provisioned, PluginID: d.pluginID,
+		Model: deepCopy(d.storedJSON()), Provisioned: d.provisioned,
 		Versions: append([]Version(nil), d.history...), UpdatedBy: d.updatedBy}
 }
 
@@ -115,7 +113,7 @@ func (s *Server) AddDashboard(orgID int64, d Dashboard) Dashboard {
 	}
 	now := time.Now()
 	stored := &dashboard{id: s.newID(), uid: d.UID, title: d.Title, folderUID: d.FolderUID, version: d.Version,
-		data: model, tags: stringList(model["tags"]), provisioned: d.Provisioned, pluginID: d.PluginID,
+		data: model, tags: stringList(model["tags"]), provisioned: d.Provisioned,
 		created: now, updated: now, createdBy: "admin", updatedBy: "admin",
 		history: []Version{{Version: d.Version, Message: "seeded"}}}
 	o.dashboards[d.UID] = stored
@@ -151,39 +149,35 @@ func stringList(v any) []string {
 	return out
 }
 
-// saveCommand is SaveDashboardCommand as Grafana binds it.
+// saveCommand is the part of SaveDashboardCommand the client sends
+// (folderId and isFolder are deprecated or for other callers).
 type saveCommand struct {
 	Dashboard map[string]any `json:"dashboard"`
 	FolderUID string         `json:"folderUid"`
-	FolderID  int64          `json:"folderId"`
 	Overwrite bool           `json:"overwrite"`
 	Message   string         `json:"message"`
-	IsFolder  bool           `json:"isFolder"`
 }
 
+// postDashboard is POST /api/dashboards/db, checked in Grafana's order:
+// method, permission (RBAC body), body (400 "bad request data"), then the
+// save rules.
 func (s *Server) postDashboard(w http.ResponseWriter, r *http.Request, c *caller) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return
+	}
+	if !c.canWrite() {
+		accessDenied(w, "dashboards:create", "dashboards:write")
+		return
+	}
 	var cmd saveCommand
-	if !decodeDashboardWrite(w, r, c, &cmd) {
+	if !decode(w, r, &cmd) {
 		return
 	}
 	s.mu.Lock()
 	status, body := s.save(c, cmd)
 	s.mu.Unlock()
 	writeJSON(w, status, body)
-}
-
-// decodeDashboardWrite checks what every dashboard write needs, in
-// Grafana's order (method, permission, body), and decodes the body.
-func decodeDashboardWrite(w http.ResponseWriter, r *http.Request, c *caller, v any) bool {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w)
-		return false
-	}
-	if !c.canWrite() {
-		accessDenied(w, "dashboards:create", "dashboards:write")
-		return false
-	}
-	return decode(w, r, v)
 }
 
 func errBody(status, message string) map[string]any {
@@ -194,12 +188,13 @@ func errBody(status, message string) map[string]any {
 	return b
 }
 
-// save applies Grafana's save rules in Grafana's order (GRAFANA-API.md
-// §2.3); the caller holds s.mu.
+// save applies Grafana's save rules in Grafana's order (its dashboard
+// service's BuildSaveDashboardCommand and ValidateDashboardBeforeSave): title,
+// uid syntax, refresh minimum, folder, uid taken by a folder, version,
+// unique title (before 13), file-provisioned board, folder permission. The
+// client strips the numeric id, so the id rules are not reproduced. The
+// caller holds s.mu.
 func (s *Server) save(c *caller, cmd saveCommand) (int, map[string]any) {
-	if cmd.IsFolder {
-		return http.StatusBadRequest, errBody("", "Use folders endpoint for saving folders.")
-	}
 	dash := cmd.Dashboard
 	if dash == nil {
 		dash = map[string]any{}
@@ -231,31 +226,13 @@ func (s *Server) save(c *caller, cmd saveCommand) (int, map[string]any) {
 		return status, body
 	}
 
-	var existing *dashboard
-	id := toInt(dash["id"])
-	if id > 0 {
-		existing = o.byID(id)
-		if existing == nil {
-			return http.StatusNotFound, errBody("not-found", "Dashboard not found")
-		}
-		if other, ok := o.dashboards[uid]; uid != "" && ok && other != existing {
-			return http.StatusBadRequest, errBody("", "A dashboard with the same uid already exists")
-		}
-		if uid == "" {
-			uid = existing.uid
-		}
-	} else if uid != "" {
-		existing = o.dashboards[uid]
-	}
+	existing := o.dashboards[uid]
 	if _, isFolder := o.folders[uid]; uid != "" && isFolder {
 		return http.StatusBadRequest, errBody("", "A folder with the same uid already exists")
 	}
 	if existing != nil {
 		if toInt(dash["version"]) != existing.version && !cmd.Overwrite {
 			return http.StatusPreconditionFailed, errBody("version-mismatch", "The dashboard has been changed by someone else")
-		}
-		if existing.pluginID != "" && !cmd.Overwrite {
-			return http.StatusPreconditionFailed, errBody("plugin-dashboard", fmt.Sprintf("The dashboard belongs to plugin %s.", existing.pluginID))
 		}
 	}
 	if s.major() < 13 {
@@ -284,11 +261,6 @@ func (s *Server) save(c *caller, cmd saveCommand) (int, map[string]any) {
 		o.dashboards[uid] = existing
 	} else {
 		existing.version++
-		if existing.uid != uid { // id given with another uid: the board is renamed
-			delete(o.dashboards, existing.uid)
-			existing.uid = uid
-			o.dashboards[uid] = existing
-		}
 	}
 	if existing.version == 0 {
 		existing.version = 1
@@ -306,39 +278,20 @@ func (s *Server) save(c *caller, cmd saveCommand) (int, map[string]any) {
 	}
 }
 
-// resolveFolder finds the folder a save targets: folderUid, else (before
-// Grafana 13) the deprecated folderId, else the root.
+// resolveFolder finds the folder a save targets: folderUid, else the
+// root. An unknown folder is 404 "Folder not found" before Grafana 11 and
+// 400 "folder not found" since.
 func (s *Server) resolveFolder(o *orgStore, cmd saveCommand) (string, int, map[string]any) {
-	notFound := func() (string, int, map[string]any) {
+	if cmd.FolderUID == "" {
+		return "", 0, nil
+	}
+	if _, ok := o.folders[cmd.FolderUID]; !ok {
 		if s.major() < 11 {
 			return "", http.StatusNotFound, errBody("not-found", "Folder not found")
 		}
 		return "", http.StatusBadRequest, errBody("", "folder not found")
 	}
-	switch {
-	case cmd.FolderUID != "":
-		if _, ok := o.folders[cmd.FolderUID]; !ok {
-			return notFound()
-		}
-		return cmd.FolderUID, 0, nil
-	case cmd.FolderID != 0 && s.major() < 13:
-		for _, f := range o.folders {
-			if f.id == cmd.FolderID {
-				return f.uid, 0, nil
-			}
-		}
-		return notFound()
-	}
-	return "", 0, nil
-}
-
-func (o *orgStore) byID(id int64) *dashboard {
-	for _, d := range o.dashboards {
-		if d.id == id {
-			return d
-		}
-	}
-	return nil
+	return cmd.FolderUID, 0, nil
 }
 
 func dashboardURL(d *dashboard) string { return "/d/" + d.uid + "/" + slugify(d.title) }
@@ -354,142 +307,38 @@ func toInt(v any) int64 {
 	return 0
 }
 
+// dashboardByUID is GET /api/dashboards/uid/{uid}: the stored JSON (id,
+// uid, title and version injected) and its meta; 404 "Dashboard not found".
 func (s *Server) dashboardByUID(w http.ResponseWriter, r *http.Request, c *caller) {
-	uid := r.PathValue("uid")
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := c.org.dashboards[uid]
+	d, ok := c.org.dashboards[r.PathValue("uid")]
 	if !ok {
 		writeJSON(w, http.StatusNotFound, errBody("not-found", "Dashboard not found"))
 		return
 	}
-	switch r.Method {
-	case http.MethodGet:
-		f := c.org.folders[d.folderUID]
-		meta := map[string]any{
-			"type": "db", "isStarred": false, "slug": slugify(d.title), "url": dashboardURL(d),
-			"canSave": c.canWriteFolder(d.folderUID), "canEdit": c.canWriteFolder(d.folderUID),
-			"canAdmin": c.Role == Admin, "canDelete": c.canWriteFolder(d.folderUID), "canStar": true,
-			"created": d.created.UTC().Format(time.RFC3339), "updated": d.updated.UTC().Format(time.RFC3339),
-			"createdBy": d.createdBy, "updatedBy": d.updatedBy, "version": d.version,
-			"hasAcl": false, "isFolder": false, "folderId": 0, "folderUid": d.folderUID,
-			"folderTitle": "General", "folderUrl": "", "provisioned": d.provisioned,
-			"provisionedExternalId": "", "publicDashboardEnabled": false,
-			"annotationsPermissions": map[string]any{
-				"dashboard":    map[string]any{"canAdd": true, "canEdit": true, "canDelete": true},
-				"organization": map[string]any{"canAdd": false, "canEdit": false, "canDelete": false},
-			},
-		}
-		if f != nil {
-			meta["folderId"], meta["folderTitle"], meta["folderUrl"] = f.id, f.title, folderURL(f)
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"dashboard": d.storedJSON(), "meta": meta})
-	case http.MethodDelete:
-		if !c.canWriteFolder(d.folderUID) {
-			accessDenied(w, "dashboards:delete")
-			return
-		}
-		if d.provisioned {
-			writeJSON(w, http.StatusBadRequest, errBody("", "provisioned dashboard cannot be deleted"))
-			return
-		}
-		delete(c.org.dashboards, uid)
-		body := map[string]any{"title": d.title, "message": fmt.Sprintf("Dashboard %s deleted", d.title)}
-		if s.major() < 13 {
-			body["id"] = d.id
-		}
-		if s.major() >= 11 {
-			body["uid"] = d.uid
-		}
-		writeJSON(w, http.StatusOK, body)
-	default:
-		methodNotAllowed(w)
+	meta := map[string]any{
+		"type": "db", "isStarred": false, "slug": slugify(d.title), "url": dashboardURL(d),
+		"canSave": c.canWriteFolder(d.folderUID), "canEdit": c.canWriteFolder(d.folderUID),
+		"canAdmin": c.Role == Admin, "canDelete": c.canWriteFolder(d.folderUID), "canStar": true,
+		"created": d.created.UTC().Format(time.RFC3339), "updated": d.updated.UTC().Format(time.RFC3339),
+		"createdBy": d.createdBy, "updatedBy": d.updatedBy, "version": d.version,
+		"hasAcl": false, "isFolder": false, "folderId": 0, "folderUid": d.folderUID,
+		"folderTitle": "General", "folderUrl": "", "provisioned": d.provisioned,
+		"provisionedExternalId": "", "publicDashboardEnabled": false,
+		"annotationsPermissions": map[string]any{
+			"dashboard":    map[string]any{"canAdd": true, "canEdit": true, "canDelete": true},
+			"organization": map[string]any{"canAdd": false, "canEdit": false, "canDelete": false},
+		},
 	}
-}
-
-// importCommand is ImportDashboardRequest as Grafana binds it.
-type importCommand struct {
-	Dashboard map[string]any `json:"dashboard"`
-	Overwrite bool           `json:"overwrite"`
-	Inputs    []struct {
-		Name     string `json:"name"`
-		Type     string `json:"type"`
-		PluginID string `json:"pluginId"`
-		Value    string `json:"value"`
-	} `json:"inputs"`
-	FolderUID string `json:"folderUid"`
-	FolderID  int64  `json:"folderId"`
-}
-
-// importDashboard evaluates __inputs like Grafana's dashboard template
-// evaluator, then saves like /api/dashboards/db.
-func (s *Server) importDashboard(w http.ResponseWriter, r *http.Request, c *caller) {
-	var cmd importCommand
-	if !decodeDashboardWrite(w, r, c, &cmd) {
-		return
+	if f := c.org.folders[d.folderUID]; f != nil {
+		meta["folderId"], meta["folderTitle"], meta["folderUrl"] = f.id, f.title, folderURL(f)
 	}
-	dash := cmd.Dashboard
-	if dash == nil {
-		writeJSON(w, http.StatusBadRequest, errBody("", "Dashboard must be set"))
-		return
-	}
-	values := map[string]string{}
-	declared, _ := dash["__inputs"].([]any)
-	for _, d := range declared {
-		in, _ := d.(map[string]any)
-		name, _ := in["name"].(string)
-		kind, _ := in["type"].(string)
-		found := false
-		for _, given := range cmd.Inputs {
-			if given.Type == kind && (given.Name == name || given.Name == "*") {
-				values[name], found = given.Value, true
-				if kind == "expression" {
-					values[name] = "__expr__"
-				}
-			}
-		}
-		if !found {
-			writeJSON(w, http.StatusBadRequest, errBody("", fmt.Sprintf("Dashboard input variable: %s missing from import command", name)))
-			return
-		}
-	}
-	delete(dash, "__inputs")
-	delete(dash, "__requires")
-	delete(dash, "__elements")
-	substitute(dash, values)
-	s.mu.Lock()
-	status, body := s.save(c, saveCommand{Dashboard: dash, FolderUID: cmd.FolderUID, FolderID: cmd.FolderID, Overwrite: cmd.Overwrite, Message: "imported"})
-	s.mu.Unlock()
-	if status != http.StatusOK {
-		writeJSON(w, status, body)
-		return
-	}
-	slug, _ := body["slug"].(string)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"uid": body["uid"], "title": dash["title"], "slug": slug, "importedUri": "db/" + slug,
-		"importedUrl": body["url"], "imported": true, "dashboardId": body["id"], "folderUid": body["folderUid"],
-		"revision": 1, "importedRevision": 1, "path": "", "pluginId": "", "removed": false,
-	})
-}
-
-// substitute rewrites ${NAME} in every string of a JSON value, in place.
-func substitute(v any, values map[string]string) any {
-	switch x := v.(type) {
-	case string:
-		for name, value := range values {
-			x = strings.ReplaceAll(x, "${"+name+"}", value)
-		}
-		return x
-	case map[string]any:
-		for k, e := range x {
-			x[k] = substitute(e, values)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = substitute(e, values)
-		}
-	}
-	return v
+	writeJSON(w, http.StatusOK, map[string]any{"dashboard": d.storedJSON(), "meta": meta})
 }
 
 // parseInterval reads Grafana's interval syntax (30s, 1m, 2h, 1d, 1w).

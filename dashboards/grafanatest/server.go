@@ -1,13 +1,28 @@
-// Package grafanatest is a fake Grafana HTTP API for tests. It follows the
-// contract collected in GRAFANA-API.md §2-§6: the same routes, status codes
-// and error bodies as Grafana, strict where Grafana is strict (JSON binding,
-// the dashboard save rules in Grafana's order, uid syntax, search
-// parameters that are repeated rather than comma-joined), tokens and users
-// with roles, organisations, and version profiles for the behaviour that
-// changed between Grafana 10, 11 and 13. Every request is recorded so tests
-// can assert on the wire format, and failures and hangs can be injected.
+// Package grafanatest is a fake of the part of Grafana's HTTP API that
+// package dashboards calls: GET /api/health, GET /api/search, POST
+// /api/folders, GET /api/folders/{uid}, POST /api/dashboards/db, GET
+// /api/dashboards/uid/{uid} and GET /api/datasources/uid/{uid}. For those it
+// answers as Grafana does (read from Grafana's handlers and its generated
+// client's per-route status codes):
 //
-// It is a test helper: nothing in the shipped binary imports it.
+//   - bodies are bound like Grafana's web binding (encoding/json: keys without
+//     case, unknown keys ignored; a decode failure is 400 "bad request data");
+//   - errors are JSON with a message: {"message","status"} for dashboard
+//     errors, errutil's {"statusCode","messageId","message"} for
+//     authentication, RBAC's {"accessErrorId","message","title"} for a
+//     missing permission;
+//   - credentials are Bearer tokens (service accounts, one org each; basic
+//     auth as user "api_key" is the same), or basic-auth users with a role per
+//     org; X-Grafana-Org-Id selects the org, and a token of another org is 401
+//     api-key.organization-mismatch;
+//   - saves follow Grafana's rules in Grafana's order (see save), searches
+//     take repeated parameters and never split commas, folder titles are
+//     unique at the root (409);
+//   - what changed between releases is a version switch (Grafana10, 11, 13).
+//
+// Every request is recorded so tests can assert on the wire format, and
+// failures and hangs can be injected. It is a test helper: nothing in the
+// shipped binary imports it.
 package grafanatest
 
 import (
@@ -18,6 +33,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,13 +45,12 @@ import (
 const (
 	// Grafana10 answers 404 "Folder not found" for an unknown folderUid,
 	// rejects a second board with the same title in a folder (412
-	// name-exists), rejects a refresh below the minimum (400) and resolves
-	// the deprecated folderId.
+	// name-exists) and a refresh below the minimum (400).
 	Grafana10 = "10.4.0"
 	// Grafana11 answers 400 "folder not found", still enforces unique
-	// titles in a folder, and raises a too-short refresh silently.
+	// board titles in a folder, and raises a too-short refresh silently.
 	Grafana11 = "11.6.0"
-	// Grafana13 no longer enforces unique titles and ignores folderId.
+	// Grafana13 no longer enforces unique board titles in a folder.
 	Grafana13 = "13.0.0"
 )
 
@@ -85,7 +100,7 @@ type Request struct {
 	Query  map[string][]string // as sent: repeated parameters stay separate
 	Header http.Header
 	Body   []byte
-	Status int // what the fake answered
+	Status int // what the fake answered (0 while it has not answered)
 }
 
 // Server is a running fake Grafana.
@@ -97,7 +112,7 @@ type Server struct {
 	orgs     map[int64]*orgStore
 	nextID   int64
 	healthy  bool
-	requests []Request
+	requests []*Request // recorded on arrival, the status filled in after
 	faults   []*fault
 }
 
@@ -132,7 +147,11 @@ func (s *Server) SetHealthy(ok bool) {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	out := make([]Request, 0, len(s.requests))
+	for _, r := range s.requests {
+		out = append(out, *r)
+	}
+	return out
 }
 
 // RequestsTo returns the recorded requests with this method and path.
@@ -214,22 +233,42 @@ func (r *recorder) Flush() {
 	}
 }
 
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// table is exactly the routes the client (package dashboards) calls; its
+// tests check that it calls each. Work that calls more (annotations, board
+// import) adds its routes here. Patterns are paths only: methods are
+// dispatched in the handlers so that a wrong method gets Grafana's JSON 405
+// rather than the mux's plain text.
+func (s *Server) table() []route {
+	return []route{
+		{"/api/health", s.health},
+		{"/api/search", s.authed(s.search)},
+		{"/api/folders", s.authed(s.folders)},
+		{"/api/folders/{uid}", s.authed(s.folderByUID)},
+		{"/api/dashboards/db", s.authed(s.postDashboard)},
+		{"/api/dashboards/uid/{uid}", s.authed(s.dashboardByUID)},
+		{"/api/datasources/uid/{uid}", s.authed(s.datasourceByUID)},
+	}
+}
+
+// Routes lists the path patterns the fake serves.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.table() {
+		out = append(out, r.pattern)
+	}
+	return out
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	// Paths only: methods are dispatched in the handlers so that a wrong
-	// method gets Grafana's JSON 404/405 rather than the mux's plain text.
-	mux.HandleFunc("/api/health", s.health)
-	mux.HandleFunc("/api/dashboards/db", s.authed(s.postDashboard))
-	mux.HandleFunc("/api/dashboards/uid/{uid}", s.authed(s.dashboardByUID))
-	mux.HandleFunc("/api/dashboards/import", s.authed(s.importDashboard))
-	mux.HandleFunc("/api/search", s.authed(s.search))
-	mux.HandleFunc("/api/folders", s.authed(s.folders))
-	mux.HandleFunc("/api/folders/{uid}", s.authed(s.folderByUID))
-	mux.HandleFunc("/api/datasources", s.authed(s.datasources))
-	mux.HandleFunc("/api/datasources/uid/{uid}", s.authed(s.datasourceByUID))
-	mux.HandleFunc("/api/datasources/name/{name}", s.authed(s.datasourceByName))
-	mux.HandleFunc("/api/datasources/proxy/uid/{uid}/{rest...}", s.authed(s.proxy))
-	mux.HandleFunc("/api/ds/query", s.authed(s.dsQuery))
+	for _, r := range s.table() {
+		mux.HandleFunc(r.pattern, r.handler)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
 	})
@@ -237,12 +276,15 @@ func (s *Server) routes() http.Handler {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{ResponseWriter: w}
+		// Recorded on arrival: a request the client gave up on (a hang)
+		// counts even if its handler has not noticed yet.
+		recorded := &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+		s.mu.Lock()
+		s.requests = append(s.requests, recorded)
+		s.mu.Unlock()
 		defer func() {
 			s.mu.Lock()
-			s.requests = append(s.requests, Request{
-				Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-				Header: r.Header.Clone(), Body: body, Status: rec.status,
-			})
+			recorded.Status = rec.status
 			s.mu.Unlock()
 		}()
 		if f := s.takeFault(r); f != nil {
@@ -357,15 +399,7 @@ func (c *caller) canWriteFolder(uid string) bool {
 	if !c.canWrite() {
 		return false
 	}
-	if c.WritableFolders == nil {
-		return true
-	}
-	for _, f := range c.WritableFolders {
-		if f == uid {
-			return true
-		}
-	}
-	return false
+	return c.WritableFolders == nil || slices.Contains(c.WritableFolders, uid)
 }
 
 func (c *caller) canCreateFolders() bool { return c.canWrite() && c.WritableFolders == nil }

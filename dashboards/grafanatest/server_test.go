@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -86,12 +84,11 @@ func TestSaveRules(t *testing.T) {
 		want   map[string]any
 	}{
 		{"malformed", `{"dashboard": `, 400, map[string]any{"message": "bad request data"}},
-		{"folder flag", save(map[string]any{"title": "x"}, map[string]any{"isFolder": true}), 400, map[string]any{"message": "Use folders endpoint for saving folders."}},
 		{"empty title", save(map[string]any{"title": "  "}, nil), 400, map[string]any{"status": "empty-name", "message": "Dashboard title cannot be empty"}},
 		{"bad uid", save(map[string]any{"title": "x", "uid": "a b"}, nil), 400, map[string]any{"message": "uid contains illegal characters"}},
 		{"long uid", save(map[string]any{"title": "x", "uid": strings.Repeat("u", 41)}, nil), 400, map[string]any{"message": "uid too long, max 40 characters"}},
 		{"unknown folder", save(map[string]any{"title": "x"}, map[string]any{"folderUid": "nope"}), 400, map[string]any{"message": "folder not found"}},
-		{"unknown id", save(map[string]any{"title": "x", "id": 999}, nil), 404, map[string]any{"status": "not-found", "message": "Dashboard not found"}},
+		{"uid of a folder", save(map[string]any{"title": "x", "uid": "f"}, nil), 400, map[string]any{"message": "A folder with the same uid already exists"}},
 		{"stale version", save(map[string]any{"title": "Board", "uid": "b"}, map[string]any{"folderUid": "f"}), 412, map[string]any{"status": "version-mismatch", "message": "The dashboard has been changed by someone else"}},
 		{"viewer", nil, 403, nil},
 	}
@@ -136,16 +133,15 @@ func TestSaveRules(t *testing.T) {
 
 func TestVersionProfiles(t *testing.T) {
 	for _, tc := range []struct {
-		version             string
-		folderStatus        int
-		sameNameStatus      int
-		refreshStatus       int
-		deleteHasID, hasUID bool
-		folderIDResolved    bool
+		version         string
+		folderStatus    int
+		sameNameStatus  int
+		refreshStatus   int
+		sameFolderTitle string
 	}{
-		{Grafana10, 404, 412, 400, true, false, true},
-		{Grafana11, 400, 412, 200, true, true, true},
-		{Grafana13, 400, 200, 200, false, true, false},
+		{Grafana10, 404, 412, 400, "a folder or dashboard in the general folder with the same name already exists"},
+		{Grafana11, 400, 412, 200, "a folder with the same name already exists in the current location"},
+		{Grafana13, 400, 200, 200, "a folder with the same name already exists in the current location"},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
 			s := newServer(t, tc.version)
@@ -166,17 +162,9 @@ func TestVersionProfiles(t *testing.T) {
 					t.Errorf("refresh stored as %v, want raised to 5s", d.Model["refresh"])
 				}
 			}
-			folderID := s.org(1).folders["f"].id
-			do(t, s, "POST", "/api/dashboards/db", save(map[string]any{"uid": "byid", "title": "By id"}, map[string]any{"folderId": folderID}))
-			if d, _ := s.Dashboard(1, "byid"); (d.FolderUID == "f") != tc.folderIDResolved {
-				t.Errorf("folderId resolved to %q", d.FolderUID)
-			}
-			_, body := do(t, s, "DELETE", "/api/dashboards/uid/one", nil)
-			if _, ok := body["id"]; ok != tc.deleteHasID {
-				t.Errorf("delete body %v: id present %v", body, ok)
-			}
-			if _, ok := body["uid"]; ok != tc.hasUID {
-				t.Errorf("delete body %v: uid present %v", body, ok)
+			// Every version refuses a second root folder with the same title.
+			if st, b := do(t, s, "POST", "/api/folders", map[string]any{"uid": "g", "title": "FOLDER"}); st != 409 || b["message"] != tc.sameFolderTitle {
+				t.Errorf("same folder title: %d %v, want 409 %q", st, b, tc.sameFolderTitle)
 			}
 		})
 	}
@@ -198,15 +186,14 @@ func TestSearch(t *testing.T) {
 		return out
 	}
 	for q, want := range map[string]string{
-		"type=dash-db":                      "[a1 r1 b1]", // by title: One, Three, Two
-		"type=dash-folder":                  "[a b]",
-		"tag=x&tag=y":                       "[a1]", // AND
-		"folderUIDs=a&folderUIDs=b":         "[a1 b1]",
-		"folderUIDs=a,b":                    "[]", // not split, as in Grafana
-		"folderUIDs=&type=dash-db":          "[r1]",
-		"query=T&type=dash-db":              "[r1 b1]",
-		"type=dash-db&limit=1&page=2":       "[r1]",
-		"dashboardUIDs=b1&dashboardUIDs=r1": "[r1 b1]",
+		"type=dash-db":                "[a1 r1 b1]", // by title: One, Three, Two
+		"type=dash-folder":            "[a b]",
+		"tag=x&tag=y":                 "[a1]", // AND
+		"folderUIDs=a&folderUIDs=b":   "[a1 b1]",
+		"folderUIDs=a,b":              "[]", // not split, as in Grafana
+		"folderUIDs=&type=dash-db":    "[r1]",
+		"query=T&type=dash-db":        "[r1 b1]",
+		"type=dash-db&limit=1&page=2": "[r1]",
 	} {
 		if got := fmt.Sprint(uids(q)); got != want {
 			t.Errorf("%s: %s, want %s", q, got, want)
@@ -318,7 +305,7 @@ func TestResponsesMatchTheSpec(t *testing.T) {
 }
 
 func TestFoldersAndDatasources(t *testing.T) {
-	s := New(t, Options{Version: Grafana11, Tokens: map[string]Identity{token: {Role: Admin}}})
+	s := New(t, Options{Version: Grafana11, Tokens: map[string]Identity{token: {Role: Admin}, "glsa_viewer": {Role: Viewer}}})
 	if st, _ := do(t, s, "POST", "/api/folders", map[string]any{"uid": "f", "title": "F"}); st != 200 {
 		t.Fatalf("create folder: %d", st)
 	}
@@ -327,7 +314,7 @@ func TestFoldersAndDatasources(t *testing.T) {
 		status int
 	}{
 		{map[string]any{"uid": "f", "title": "Other"}, 409},
-		{map[string]any{"uid": "g", "title": "f"}, 409}, // same name, Grafana 11
+		{map[string]any{"uid": "g", "title": "f"}, 409}, // same name
 		{map[string]any{"uid": "g"}, 400},
 		{map[string]any{"uid": "g h", "title": "G"}, 400},
 	} {
@@ -335,48 +322,22 @@ func TestFoldersAndDatasources(t *testing.T) {
 			t.Errorf("create folder %v: %d %v, want %d", tc.body, st, b, tc.status)
 		}
 	}
-	if st, b := do(t, s, "PUT", "/api/folders/f", map[string]any{"title": "F2", "version": 7}); st != 412 || b["status"] != "version-mismatch" {
-		t.Errorf("stale folder update: %d %v", st, b)
+	if st, _ := doRaw(t, s, "POST", "/api/folders", "glsa_viewer", map[string]any{"uid": "v", "title": "V"}); st != 403 {
+		t.Errorf("viewer creates a folder: %d", st)
 	}
-	do(t, s, "POST", "/api/dashboards/db", save(map[string]any{"uid": "in-f", "title": "In F"}, map[string]any{"folderUid": "f"}))
-	if st, _ := do(t, s, "DELETE", "/api/folders/f", nil); st != 200 {
-		t.Errorf("delete folder: %d", st)
-	}
-	if _, ok := s.Dashboard(1, "in-f"); ok {
-		t.Error("a folder's boards are deleted with it")
+	if st, b := do(t, s, "GET", "/api/folders/f", nil); st != 200 || b["title"] != "F" || b["canSave"] != true || b["url"] != "/dashboards/f/f/f" {
+		t.Errorf("get folder: %d %v", st, b)
 	}
 
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			t.Errorf("Grafana's credentials reached the datasource")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]},{"metric":{"__name__":"nan"},"value":[1700000000,"NaN"]}]},"path":%q,"query":%q}`, r.URL.Path, r.URL.Query().Get("query"))
-	}))
-	defer prom.Close()
-	ds := map[string]any{"name": "Prom", "type": "prometheus", "access": "proxy", "url": prom.URL, "uid": "prom", "secureJsonData": map[string]any{"basicAuthPassword": "hunter2"}}
-	if st, b := do(t, s, "POST", "/api/datasources", ds); st != 200 || b["message"] != "Datasource added" {
-		t.Fatalf("add datasource: %d %v", st, b)
+	s.AddDatasource(1, Datasource{UID: "prom", Name: "Prom"})
+	if st, b := do(t, s, "GET", "/api/datasources/uid/prom", nil); st != 200 || b["type"] != "prometheus" || b["name"] != "Prom" {
+		t.Errorf("get datasource: %d %v", st, b)
 	}
-	if st, _ := do(t, s, "POST", "/api/datasources", ds); st != 409 {
-		t.Errorf("duplicate datasource: %d", st)
+	if st, b := do(t, s, "GET", "/api/datasources/uid/nope", nil); st != 404 || b["message"] != "Data source not found" {
+		t.Errorf("unknown datasource: %d %v", st, b)
 	}
-	_, raw := doRaw(t, s, "GET", "/api/datasources/name/Prom", token, nil)
-	if strings.Contains(string(raw), "hunter2") || !strings.Contains(string(raw), `"basicAuthPassword":true`) {
-		t.Errorf("datasource secrets: %s", raw)
-	}
-	_, raw = doRaw(t, s, "GET", "/api/datasources/proxy/uid/prom/api/v1/query?query=up", token, nil)
-	if !strings.Contains(string(raw), `"path":"/api/v1/query"`) || !strings.Contains(string(raw), `"query":"up"`) {
-		t.Errorf("proxy: %s", raw)
-	}
-	st, body := do(t, s, "POST", "/api/ds/query", map[string]any{"queries": []any{map[string]any{"refId": "A", "datasource": map[string]any{"uid": "prom"}, "expr": "up", "instant": true}}})
-	frames := body["results"].(map[string]any)["A"].(map[string]any)["frames"].([]any)
-	if st != 200 || len(frames) != 2 {
-		t.Errorf("ds/query: %d %v", st, body)
-	}
-	q := url.Values{"query": {"up"}}
-	if st, _ := doRaw(t, s, "GET", "/api/datasources/proxy/uid/nope/api/v1/query?"+q.Encode(), token, nil); st != 404 {
-		t.Errorf("proxy to an unknown datasource: %d", st)
+	if st, _ := doRaw(t, s, "GET", "/api/datasources/uid/prom", "glsa_viewer", nil); st != 403 {
+		t.Errorf("viewer reads a datasource: %d", st)
 	}
 }
 
