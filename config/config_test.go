@@ -114,6 +114,11 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-deferred.yaml:9: profile "no-source": environment set "nodes" needs a prometheus source to query: define one under prometheus`,
 			`testdata/bad-deferred.yaml:13: profile "short": load.duration must be at least 10ms, got 1ns`,
 		}},
+		{"bad-environment-queries.yaml", []string{
+			`testdata/bad-environment-queries.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "without-team" (set it in its environment_vars; built in: istio_namespace, linkerd_namespace, namespace, node, rate_interval, workload)`,
+			`testdata/bad-environment-queries.yaml:6: environment set "custom": query "broken": not valid PromQL: 1:16: parse error: unclosed left parenthesis`,
+			`testdata/bad-environment-queries.yaml:9: environment set "unused": query "broken_too": not valid PromQL: 1:14: parse error: unexpected end of input`,
+		}},
 		{"bad-names.yaml", []string{
 			`testdata/bad-names.yaml:2: prometheus source name "` + strings.Repeat("s", 40) + `"... is 129 characters long, more than 128 (it becomes the prometheus label)`,
 			`testdata/bad-names.yaml:4: profile name "` + strings.Repeat("p", 40) + `"... is 200 characters long, more than 128 (it becomes the profile label and the key of its run history)`,

@@ -83,6 +83,7 @@ func path(p ...any) []any { return p }
 func (v *validator) config(c *Config) {
 	v.global(&c.Global)
 	v.environment(c)
+	v.environmentQueries(c)
 	sources := map[string]bool{}
 	for i, s := range c.Prometheus {
 		at := path("prometheus", i)

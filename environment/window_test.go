@@ -198,9 +198,9 @@ environment_sets:
     - {name: constant, query: 'vector(2)', prometheus: second}
     - {name: team_var, query: 'count(label_replace(vector(1), "team", "${team}", "", ""))', prometheus: second}
     - {name: two_series, query: 'label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "y", "", "")', prometheus: second}
-    - {name: bad_promql, query: 'sum(rate(x[5m])', prometheus: second}
+    - {name: bad_promql, query: 'vector(1)', prometheus: second}
     - {name: no_data, query: 'sum(no_such_metric_anywhere)', prometheus: second}
-    - {name: unset_var, query: 'vector(${nope})', prometheus: second}
+    - {name: unset_var, query: 'vector(1)', prometheus: second}
     - {name: default_source, query: 'vector(1)'}
 profiles:
   - name: checkout
@@ -209,6 +209,11 @@ profiles:
     environment: [custom]
     environment_vars: {team: payments}
 `, closed, prom))
+	// Validation rejects these two before anything runs; should one reach a
+	// run all the same, it is reported there.
+	custom := cfg.EnvironmentSets["custom"]
+	custom[3].Query = `sum(rate(x[5m])`
+	custom[5].Query = `vector(${nope})`
 	logger, logs := newLogger()
 	env := New(cfg, logger, Options{})
 	end := time.Now().Add(-time.Second)

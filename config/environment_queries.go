@@ -1,0 +1,104 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// EnvironmentBuiltinVars are the template variables a query may use without
+// the profile setting them: the defaults of environment.DefaultVars, and
+// rate_interval, which is derived. A test keeps the two lists equal.
+var EnvironmentBuiltinVars = []string{"istio_namespace", "linkerd_namespace", "namespace", "node", "rate_interval", "workload"}
+
+// environmentPlaceholder is the ${name} syntax environment.Expand fills.
+var environmentPlaceholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// promqlEscaper is environment.Expand's escaping of a value inside a
+// double-quoted PromQL string.
+var promqlEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// promql parses with every optional syntax on: whether the server has a
+// feature enabled is for the server to say; a syntax error is not.
+var promql = parser.NewParser(parser.Options{EnableExperimentalFunctions: true, EnableBinopFillModifiers: true, EnableUnquotedUTF8Names: true})
+
+// environmentQueries checks user-defined queries now rather than at every
+// run, where they only warned: each query parses as PromQL, and each
+// profile that uses it defines every ${variable} it names.
+func (v *validator) environmentQueries(c *Config) {
+	names := make([]string, 0, len(c.EnvironmentSets))
+	for name := range c.EnvironmentSets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, set := range names {
+		for i, q := range c.EnvironmentSets[set] {
+			if q.Query == "" {
+				continue // reported with the set
+			}
+			at := path("environment_sets", set, i, "query")
+			ctx := fmt.Sprintf("environment set %s: query %q", shorten(set), q.Name)
+			reported := map[string]bool{}
+			users := 0
+			for _, p := range c.Profiles {
+				if !slices.Contains(p.Environment, set) {
+					continue
+				}
+				users++
+				expanded, missing := expandForCheck(q.Query, p.EnvironmentVars)
+				if len(missing) > 0 {
+					v.errorf(at, "%s: unknown template variable ${%s} for profile %q (set it in its environment_vars; built in: %s)",
+						ctx, strings.Join(missing, "}, ${"), p.Name, strings.Join(EnvironmentBuiltinVars, ", "))
+					continue
+				}
+				if err := checkPromQL(expanded); err != "" && !reported[err] {
+					reported[err] = true
+					v.errorf(at, "%s: %s", ctx, err)
+				}
+			}
+			if users == 0 { // no variables to judge by, but the syntax can be checked
+				expanded, _ := expandForCheck(q.Query, nil)
+				if err := checkPromQL(expanded); err != "" {
+					v.errorf(at, "%s: %s", ctx, err)
+				}
+			}
+		}
+	}
+}
+
+// expandForCheck fills the placeholders as a run would, with the profile's
+// values and stand-ins for the built-in ones (the defaults are regexes for
+// label matchers, rate_interval a duration). It returns the names with no
+// value; an unused set (vars nil) gets stand-ins for every name.
+func expandForCheck(query string, vars map[string]string) (string, []string) {
+	var missing []string
+	out := environmentPlaceholder.ReplaceAllStringFunc(query, func(m string) string {
+		name := m[2 : len(m)-1]
+		if v, ok := vars[name]; ok {
+			return promqlEscaper.Replace(v)
+		}
+		switch {
+		case name == "rate_interval":
+			return "1m"
+		case slices.Contains(EnvironmentBuiltinVars, name) || vars == nil:
+			return "x"
+		}
+		if !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+		return m
+	})
+	return out, missing
+}
+
+// checkPromQL returns the parser's complaint, or "".
+func checkPromQL(query string) string {
+	if _, err := promql.ParseExpr(query); err != nil {
+		return "not valid PromQL: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	return ""
+}
