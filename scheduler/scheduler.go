@@ -67,6 +67,7 @@ type Options struct {
 var (
 	ErrUnknownProfile = errors.New("no such profile")
 	ErrRunning        = errors.New("the profile is already running")
+	ErrStopping       = errors.New("the scheduler is stopping")
 )
 
 // Scheduler owns the cron schedule and the runs in flight.
@@ -133,7 +134,7 @@ func New(opts Options) *Scheduler {
 func (s *Scheduler) Apply(cfg *config.Config) error {
 	startNow, err := s.reconcile(cfg)
 	for _, p := range startNow {
-		s.launch(p, s.opts.Now(), "start")
+		s.launchOrSkip(p, s.opts.Now(), "start")
 	}
 	return err
 }
@@ -200,39 +201,49 @@ func (s *Scheduler) tick(e *entry) {
 	current := s.entries[e.profile.Name] == e
 	s.mu.Unlock()
 	if current {
-		s.launch(e.profile, tick, "schedule")
+		s.launchOrSkip(e.profile, tick, "schedule")
 	}
 }
 
-// RunNow starts a run of a profile outside its schedule.
+// RunNow starts a run of a profile outside its schedule. It is refused
+// (ErrRunning) while the profile's previous run is going: of simultaneous
+// calls exactly one starts a run.
 func (s *Scheduler) RunNow(name string) error {
+	now := s.opts.Now()
 	s.mu.Lock()
 	e, ok := s.entries[name]
-	running := s.running[name]
 	s.mu.Unlock()
-	switch {
-	case !ok:
+	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownProfile, name)
-	case running:
-		return fmt.Errorf("%w: %q", ErrRunning, name)
 	}
-	s.launch(e.profile, s.opts.Now(), "api")
+	if err := s.launch(e.profile, now, "api"); err != nil {
+		return fmt.Errorf("%w: %q", err, name)
+	}
 	return nil
 }
 
-// launch starts a run in the background unless the profile is running, in
-// which case the tick is counted as skipped.
-func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
+// launchOrSkip launches a run for a tick; a tick that finds the profile's
+// previous run still going is counted as skipped.
+func (s *Scheduler) launchOrSkip(p config.Profile, tick time.Time, trigger string) {
+	if err := s.launch(p, tick, trigger); errors.Is(err, ErrRunning) {
+		s.opts.Recorder.CountOutcome(p.Name, result.OutcomeSkipped)
+		s.log.Warn("run skipped: the previous run is still going", "profile", p.Name, "trigger", trigger)
+	}
+}
+
+// launch starts a run in the background. It refuses with ErrRunning while
+// the profile's previous run is going, and with ErrStopping once Stop was
+// called. The check and the start are one step under the lock, so two
+// launches never both start.
+func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) error {
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
 		s.mu.Unlock()
-		return
+		return ErrStopping
 	}
 	if s.running[p.Name] {
 		s.mu.Unlock()
-		s.opts.Recorder.CountOutcome(p.Name, result.OutcomeSkipped)
-		s.log.Warn("run skipped: the previous run is still going", "profile", p.Name, "trigger", trigger)
-		return
+		return ErrRunning
 	}
 	s.running[p.Name] = true
 	cfg, slots, gen := s.cfg, s.slots, s.gen[p.Name]
@@ -255,6 +266,7 @@ func (s *Scheduler) launch(p config.Profile, tick time.Time, trigger string) {
 		}()
 		s.run(cfg, slots, p, gen, tick, trigger)
 	}()
+	return nil
 }
 
 // Status is what the landing page and API show of a profile.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -370,5 +371,84 @@ profiles:
 		if got := p.Target.Headers["X-Api-Key"]; got != want || !p.Target.IsSecretHeader("X-Api-Key") {
 			t.Errorf("engine got X-Api-Key %q (secret %v), want %q", got, p.Target.IsSecretHeader("X-Api-Key"), want)
 		}
+	}
+}
+
+// TestConcurrentRunNowStartsOneRun: of many simultaneous RunNow calls for
+// one profile, exactly one starts a run; every other one is refused with
+// ErrRunning, and none is counted as a skipped tick. The race is narrow, so
+// the burst is repeated on fresh schedulers, and the clock yields to other
+// goroutines, as a preempted caller would.
+func TestConcurrentRunNowStartsOneRun(t *testing.T) {
+	const rounds, callers = 100, 32
+	cfg := testConfig(t, `
+profiles:
+  - {name: manual, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/"}, load: {duration: 10m}}
+`)
+	for round := range rounds {
+		rec := newFakeRecorder()
+		s := New(Options{
+			Engines:  func(*config.Config, string) (loadgen.Engine, error) { return &sleepEngine{}, nil },
+			Recorder: rec,
+			Now:      func() time.Time { runtime.Gosched(); return time.Now() },
+		})
+		if err := s.Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, callers)
+		var ready, done sync.WaitGroup
+		release := make(chan struct{})
+		for i := range callers {
+			ready.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				ready.Done()
+				<-release
+				errs[i] = s.RunNow("manual")
+			}()
+		}
+		ready.Wait()
+		close(release)
+		done.Wait()
+		started := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				started++
+			case !errors.Is(err, ErrRunning):
+				t.Errorf("round %d: RunNow: %v, want nil or ErrRunning", round, err)
+			}
+		}
+		if started != 1 {
+			t.Errorf("round %d: %d of %d simultaneous RunNow calls started a run, want exactly 1", round, started, callers)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := rec.count("manual", result.OutcomeSkipped); n != 0 {
+			t.Errorf("round %d: %d refused RunNow calls counted as skipped ticks", round, n)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestRunNowWhileStopping: once the scheduler stops, RunNow says so rather
+// than accepting a run that will never start.
+func TestRunNowWhileStopping(t *testing.T) {
+	s := newTestScheduler(newFakeRecorder(), &sleepEngine{})
+	if err := s.Apply(testConfig(t, `
+profiles:
+  - {name: manual, schedule: "@every 1h", target: {url: "http://127.0.0.1:1/"}}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunNow("manual"); !errors.Is(err, ErrStopping) {
+		t.Errorf("RunNow after Stop = %v, want ErrStopping", err)
 	}
 }

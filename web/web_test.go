@@ -22,6 +22,7 @@ import (
 type runNowProfiles struct {
 	statuses []ProfileStatus
 	running  map[string]bool
+	stopping bool
 }
 
 func (p runNowProfiles) Statuses() []ProfileStatus { return p.statuses }
@@ -30,6 +31,9 @@ func (p runNowProfiles) RunNow(name string) error {
 		if st.Profile.Name == name {
 			if p.running[name] {
 				return fmt.Errorf("%w: %q", ErrRunning, name)
+			}
+			if p.stopping {
+				return fmt.Errorf("%w: %q", ErrStopping, name)
 			}
 			return nil
 		}
@@ -167,5 +171,14 @@ func TestMetricsErrorIsReadableWithGzip(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 500 || resp.Header.Get("Content-Encoding") != "" || !strings.Contains(string(body), "collector exploded") {
 		t.Errorf("%d %q %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
+	}
+}
+
+func TestRunNowWhileShuttingDown(t *testing.T) {
+	profiles := runNowProfiles{statuses: []ProfileStatus{{Profile: config.Profile{Name: "checkout"}}}, stopping: true}
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles}))
+	t.Cleanup(srv.Close)
+	if status, body := do(t, "POST", srv.URL+"/api/v1/profiles/checkout/run"); status != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
+		t.Errorf("%d %q, want 503 saying the exporter is shutting down", status, body)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,4 +157,72 @@ func listRuns(t *testing.T, dir string) []store.Summary {
 		t.Fatal(err)
 	}
 	return sums
+}
+
+// TestConcurrentRunNowThroughTheAPI: of many simultaneous
+// POST /api/v1/profiles/{name}/run, exactly one is accepted (202); the
+// others are refused with 409, and none is counted as skipped.
+func TestConcurrentRunNowThroughTheAPI(t *testing.T) {
+	const callers = 32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(target.Close)
+	d := startServe(t, fmt.Sprintf(`
+profiles:
+  - name: manual
+    schedule: "@every 1h"
+    target: {url: %q}
+    load: {qps: 1, connections: 1, duration: 10m}
+`, target.URL))
+	statuses := make([]int, callers)
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-release
+			resp, err := http.Post(d.url+"/api/v1/profiles/manual/run", "", nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	close(release)
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusAccepted] != 1 || count[http.StatusConflict] != callers-1 {
+		t.Errorf("statuses %v, want one 202 and %d 409", count, callers-1)
+	}
+	metrics := get(t, d.url+"/metrics")
+	if !strings.Contains(metrics, `perf_runs_total{profile="manual",result="skipped"} 0`) {
+		t.Errorf("refused requests counted as skipped:\n%s", grepLines(metrics, "perf_runs_total"))
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -31,6 +31,7 @@ func (p scheduledProfiles) RunNow(name string) error {
 	for _, e := range []struct{ ours, web error }{
 		{scheduler.ErrUnknownProfile, pweb.ErrUnknownProfile},
 		{scheduler.ErrRunning, pweb.ErrRunning},
+		{scheduler.ErrStopping, pweb.ErrStopping},
 	} {
 		if errors.Is(err, e.ours) {
 			return fmt.Errorf("%w: %q", e.web, name)
