@@ -60,3 +60,27 @@ func TestGrafanaPreferencesErrors(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestGrafanaCredentialsErrors: basic_auth without a username or a
+// password, and credentials in the URL, fail with their file:line (they used
+// to pass and fail only when Grafana was called, or never).
+func TestGrafanaCredentialsErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"grafana:\n  url: http://g:3000\n  basic_auth:\n    password: pw\n",
+			"g.yaml:3: grafana.basic_auth: username is required"},
+		{"grafana:\n  url: http://g:3000\n  basic_auth: {username: admin}\n",
+			"g.yaml:3: grafana.basic_auth: set password or password_file (a user without a password cannot log in)"},
+		{"grafana:\n  url: http://admin:hunter2@g:3000\n",
+			`g.yaml:2: grafana.url "http://g:3000" must not carry credentials or a query; use token_file or basic_auth`},
+		{"grafana:\n  folder: Perf\n",
+			"g.yaml:1: grafana.url is required"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "g.yaml")
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n%v\nwant:\n%s", tc.yaml, err, tc.want)
+		}
+	}
+	if _, err := Parse([]byte("grafana:\n  url: http://g:3000\n  basic_auth: {username: admin, password_file: /run/pw}\n"), "g.yaml"); err != nil {
+		t.Errorf("basic auth with a password file: %v", err)
+	}
+}

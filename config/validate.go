@@ -155,18 +155,6 @@ func (v *validator) global(g *Global) {
 	}
 }
 
-func (v *validator) grafana(g *Grafana) {
-	at := path("grafana")
-	v.httpURL(append(at, "url"), "grafana.url", g.URL)
-	if g.TokenFile != "" && g.BasicAuth != nil {
-		v.errorf(at, "grafana: set token_file or basic_auth, not both")
-	}
-	if b := g.BasicAuth; b != nil && b.Password != "" && b.PasswordFile != "" {
-		v.errorf(append(at, "basic_auth"), "grafana.basic_auth: set password or password_file, not both")
-	}
-	v.grafanaPreferences(g)
-}
-
 func (v *validator) profile(at []any, p *Profile, c *Config) {
 	ctx := fmt.Sprintf("profile %q", p.Name)
 	switch {

@@ -61,7 +61,8 @@ type Options struct {
 
 // OptionsFromConfig reads the credentials the grafana section names: the
 // token file, else basic auth (password or password_file), else the token in
-// $GRAFANA_TOKEN (getenv is os.Getenv outside tests).
+// $GRAFANA_TOKEN (getenv is os.Getenv outside tests). The section is
+// validated already (config.CheckGrafana); what is left is reading files.
 func OptionsFromConfig(g *config.Grafana, getenv func(string) string) (Options, error) {
 	if g == nil || g.URL == "" {
 		return Options{}, fmt.Errorf("no Grafana URL: set grafana.url in the config file or --grafana.url")
@@ -85,9 +86,6 @@ func OptionsFromConfig(g *config.Grafana, getenv func(string) string) (Options, 
 				return Options{}, fmt.Errorf("grafana.basic_auth.password_file: %w", err)
 			}
 			o.Password = Secret(strings.TrimSpace(string(data)))
-		}
-		if o.Username == "" {
-			return Options{}, fmt.Errorf("grafana.basic_auth needs a username")
 		}
 	default:
 		o.Token = Secret(strings.TrimSpace(getenv(TokenEnv)))

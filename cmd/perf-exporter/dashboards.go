@@ -57,8 +57,20 @@ func addGrafanaFlags(c *kingpin.CmdClause) *grafanaFlags {
 	return f
 }
 
-// section is the grafana section of the config file with the flags applied.
-func (f *grafanaFlags) section() (*config.Grafana, error) {
+// grafanaFlag is the flag that overrides a grafana setting, by the
+// setting's key ("" for settings no flag sets).
+func grafanaFlag(key string) string {
+	switch key {
+	case "url", "token_file", "org_id", "folder", "folder_uid", "datasource_uid":
+		return "--grafana." + strings.ReplaceAll(key, "_", "-")
+	}
+	return ""
+}
+
+// section is the grafana section of the config file with the flags applied,
+// validated as the config file is (config.CheckGrafana). needURL says
+// whether the command talks to Grafana.
+func (f *grafanaFlags) section(needURL bool) (*config.Grafana, error) {
 	g := &config.Grafana{}
 	if f.configFile != "" {
 		cfg, err := config.LoadFile(f.configFile)
@@ -85,17 +97,30 @@ func (f *grafanaFlags) section() (*config.Grafana, error) {
 	if f.orgIDSet {
 		g.OrgID = f.orgID
 	}
-	// Flags bypass the config validator; the same rule applies to them.
-	for flag, uid := range map[string]string{"--grafana.folder-uid": f.folderUID, "--grafana.datasource-uid": f.datasourceUID} {
-		if uid != "" && !config.ValidGrafanaUID(uid) {
-			return nil, fmt.Errorf("%s %q must be 1 to 40 letters, digits, '-' or '_'", flag, uid)
+	// The file's values passed the same check when it was loaded, so what
+	// fails now was set by a flag (or is missing): name the flag.
+	var errs []string
+	for _, p := range config.CheckGrafana(g, needURL) {
+		msg := p.Msg
+		if len(p.Path) > 0 {
+			key, _ := p.Path[0].(string)
+			switch flag := grafanaFlag(key); {
+			case key == "url" && g.URL == "":
+				msg = "no Grafana URL: set grafana.url in the config file or --grafana.url"
+			case flag != "":
+				msg = strings.Replace(msg, "grafana."+key, flag, 1)
+			}
 		}
+		errs = append(errs, msg)
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
 	}
 	return g, nil
 }
 
 func (f *grafanaFlags) client(logger *slog.Logger) (*dashboards.Client, *config.Grafana, error) {
-	g, err := f.section()
+	g, err := f.section(true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,7 +217,7 @@ func exportCommand(dash *kingpin.CmdClause) command {
 }
 
 func (a *exportArgs) run(_ context.Context, _ *slog.Logger, stdout io.Writer) error {
-	g, err := a.grafana.section()
+	g, err := a.grafana.section(false)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func TestGrafanaFlagsOverrideConfig(t *testing.T) {
     overview: {refresh: 30s}
 `)
 	f := &grafanaFlags{configFile: file, url: "http://from-flag:3000", tokenFile: filepath.Join(dir, "token"), orgID: 3, orgIDSet: true, folderUID: "perf"}
-	g, err := f.section()
+	g, err := f.section(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +66,29 @@ func TestGrafanaFlagsOverrideConfig(t *testing.T) {
 		t.Errorf("section %+v", g)
 	}
 	f.folderUID = "not a uid"
-	if _, err := f.section(); err == nil || !strings.Contains(err.Error(), "--grafana.folder-uid") {
+	if _, err := f.section(true); err == nil || !strings.Contains(err.Error(), "--grafana.folder-uid") {
 		t.Errorf("bad uid flag: %v", err)
 	}
+	// Flags pass the same validation as the file, and errors name the flag.
+	for _, tc := range []struct {
+		flags *grafanaFlags
+		want  string
+	}{
+		{&grafanaFlags{configFile: file, orgID: -1, orgIDSet: true}, "--grafana.org-id must not be negative, got -1"},
+		{&grafanaFlags{url: "ftp://g"}, `--grafana.url "ftp://g" must be an absolute http:// or https:// URL`},
+		{&grafanaFlags{url: "http://admin:pw@g:3000"}, `--grafana.url "http://g:3000" must not carry credentials or a query; use token_file or basic_auth`},
+		{&grafanaFlags{url: "http://g", datasourceUID: "a/b"}, `--grafana.datasource-uid "a/b" must be 1 to 40 letters, digits, '-' or '_'`},
+		{&grafanaFlags{}, "no Grafana URL: set grafana.url in the config file or --grafana.url"},
+	} {
+		if _, err := tc.flags.section(true); err == nil || err.Error() != tc.want {
+			t.Errorf("%+v: %v, want %s", tc.flags, err, tc.want)
+		}
+	}
+	if _, err := (&grafanaFlags{}).section(false); err != nil {
+		t.Errorf("export needs no URL: %v", err)
+	}
 	f = &grafanaFlags{configFile: filepath.Join(dir, "missing.yaml")}
-	if _, err := f.section(); err == nil {
+	if _, err := f.section(true); err == nil {
 		t.Error("missing config file accepted")
 	}
 }
