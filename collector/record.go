@@ -132,6 +132,12 @@ func (c *Runs) SetScheduleLateness(profile string, late time.Duration) {
 // are restored from the store at start.
 func (c *Runs) SetLastRun(doc *result.Document) {
 	x := &doc.PerfExporter
+	if x.Outcome == result.OutcomeAborted {
+		// Cut short by a shutdown (or found after a crash): it measured
+		// nothing whole, and the gauges stay those of the last completed
+		// run, as they come back after a restart.
+		return
+	}
 	p := x.Profile
 	end := doc.StartTime.Add(doc.ActualDuration)
 	success := 0.0
