@@ -132,6 +132,22 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"declared secret header", []string{"config.profiles[0].name=x", "config.profiles[0].schedule=@hourly", "config.profiles[0].target.url=http://a", "config.profiles[0].target.headers.X-Api-Key=k", "config.profiles[0].target.secret_headers[0]=x-api-key"}, "target.headers.X-Api-Key"},
 		{"secret both ways", []string{"existingSecret=s", "secretFiles.a=b"}, "set existingSecret or secretFiles, not both"},
 		{"empty web config", []string{"webConfig.enabled=true"}, "webConfig.enabled needs webConfig.config"},
+		// Issue 18 item 18: settings that would be silently ignored or break every scrape.
+		{"existing web config secret not enabled", []string{"webConfig.existingSecret=s", "webConfig.existingSecretTLS=true"}, "webConfig.existingSecret is set but webConfig.enabled is false"},
+		{"web config not enabled", []string{"webConfig.config.basic_auth_users.u=$2y$10$x"}, "webConfig.config is set but webConfig.enabled is false"},
+		{"TLS flag without existing secret", []string{"webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key", "webConfig.existingSecretTLS=true"}, "webConfig.existingSecretTLS describes webConfig.existingSecret, which is not set"},
+		{"unknown client_auth_type", []string{"webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key", "webConfig.config.tls_server_config.client_auth_type=RequireVerifiedCert"}, `client_auth_type: "RequireVerifiedCert" is not one of`},
+		{"ServiceMonitor without basic auth", []string{"webConfig.enabled=true", "webConfig.config.basic_auth_users.prometheus=$2y$10$x", "serviceMonitor.enabled=true"}, "serviceMonitor.basicAuth: the web config requires basic auth"},
+		{"ServiceMonitor without basic auth, existing secret", []string{"webConfig.enabled=true", "webConfig.existingSecret=s", "webConfig.existingSecretBasicAuth=true", "serviceMonitor.enabled=true"}, "serviceMonitor.basicAuth"},
+		{"ServiceMonitor without client certificate", []string{"webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key", "webConfig.config.tls_server_config.client_auth_type=RequireAndVerifyClientCert", "webConfig.config.tls_server_config.client_ca_file=/etc/perf-exporter/web/ca.crt", "serviceMonitor.enabled=true", "serviceMonitor.tlsConfig.insecureSkipVerify=true"}, "serviceMonitor.tlsConfig.cert and serviceMonitor.tlsConfig.keySecret"},
+		{"password in target URL", []string{"config.profiles[0].name=x", "config.profiles[0].schedule=@hourly", "config.profiles[0].target.url=http://user:hunter2@shop/cart"}, "config.profiles[0].target.url: the URL's user:password would be stored in the ConfigMap; remove it from the URL and send them in an Authorization header"},
+		{"password in Prometheus URL", []string{"config.prometheus[0].name=p", "config.prometheus[0].url=https://perf:hunter2@prometheus:9090"}, "config.prometheus[0].url: the URL's user:password would be stored in the ConfigMap; remove it from the URL and use basic_auth"},
+		{"password in proxy_url", []string{"config.prometheus[0].name=p", "config.prometheus[0].url=https://prometheus:9090", "config.prometheus[0].proxy_url=http://perf:hunter2@proxy:3128"}, "config.prometheus[0].proxy_url: the URL's user:password would be stored in the ConfigMap; remove it from the URL and a proxy's credentials cannot be given as a file: set proxy_from_environment"},
+		{"password in Grafana URL", []string{"config.grafana.url=https://admin:hunter2@grafana"}, "config.grafana.url: the URL's user:password"},
+		{"unknown securityContext key", []string{"securityContext.runAsUsr=1000"}, "at '/securityContext': additional properties 'runAsUsr' not allowed"},
+		{"unknown capabilities key", []string{"securityContext.capabilities.dropp[0]=NET_RAW"}, "'dropp' not allowed"},
+		{"unknown podSecurityContext key", []string{"podSecurityContext.fsgroup=1000"}, "at '/podSecurityContext': additional properties 'fsgroup' not allowed"},
+		{"securityContext type", []string{"securityContext.privileged=maybe"}, "/securityContext/privileged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -80,18 +80,46 @@ the checksum annotation that rolls the pods agree byte for byte.
 {{- end }}
 
 {{/*
-Whether HTTP probes would be refused: exporter-toolkit's basic auth covers
-/-/healthy and /-/ready too, and a probe cannot carry a password without
-putting it into the pod spec. Such pods are probed on the TCP port instead.
+Whether the web config asks for basic auth. exporter-toolkit's basic auth
+covers /-/healthy and /-/ready too, and a probe cannot carry a password
+without putting it into the pod spec: such pods are probed on the TCP port.
 */}}
 {{- define "perf-exporter.basicAuth" -}}
 {{- $w := .Values.webConfig }}
 {{- if and $w.enabled (ternary $w.existingSecretBasicAuth $w.config.basic_auth_users (not (empty $w.existingSecret))) }}true{{ end }}
 {{- end }}
 
+{{/*
+exporter-toolkit's client_auth_type values (web/tls_config.go), and those of
+them that refuse a TLS handshake without a client certificate.
+*/}}
+{{- define "perf-exporter.clientAuthTypes" -}}
+NoClientCert RequestClientCert RequireAnyClientCert RequireClientCert VerifyClientCertIfGiven RequireAndVerifyClientCert
+{{- end }}
+{{- define "perf-exporter.clientCertRequired" -}}
+RequireAnyClientCert RequireClientCert RequireAndVerifyClientCert
+{{- end }}
+
+{{/*
+Whether the web config requires a client certificate. The kubelet has none
+to present, so an HTTPS probe would fail for ever: such pods are probed on
+the TCP port, as with basic auth.
+*/}}
+{{- define "perf-exporter.clientCert" -}}
+{{- $w := .Values.webConfig }}
+{{- if $w.enabled }}
+{{- if $w.existingSecret }}
+{{- if $w.existingSecretClientCert }}true{{ end }}
+{{- else }}
+{{- $tls := $w.config.tls_server_config | default dict }}
+{{- if has ($tls.client_auth_type | default "" | toString) (splitList " " (include "perf-exporter.clientCertRequired" .)) }}true{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* A probe of the metrics port; its path is the argument "path". */}}
 {{- define "perf-exporter.probe" -}}
-{{- if include "perf-exporter.basicAuth" .root }}
+{{- if or (include "perf-exporter.basicAuth" .root) (include "perf-exporter.clientCert" .root) }}
 tcpSocket:
   port: http-metrics
 {{- else }}

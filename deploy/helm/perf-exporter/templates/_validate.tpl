@@ -21,12 +21,55 @@ Called from the ConfigMap, so `helm template`, `lint` and `install` all fail.
 {{- if and .Values.webConfig.enabled (not .Values.webConfig.existingSecret) (empty .Values.webConfig.config) }}
 {{- fail "webConfig.enabled needs webConfig.config (tls_server_config, basic_auth_users) or webConfig.existingSecret" }}
 {{- end }}
+{{- include "perf-exporter.validateWebConfig" . }}
+{{- end }}
+
+{{/*
+The web config and what depends on it. A web config that is set but not
+turned on would leave the exporter on plain, unauthenticated HTTP while the
+operator believes otherwise; a ServiceMonitor without the credentials the
+web config asks for would fail every scrape.
+*/}}
+{{- define "perf-exporter.validateWebConfig" -}}
+{{- $w := .Values.webConfig }}
+{{- if not $w.enabled }}
+{{- range $key := list "existingSecret" "existingSecretTLS" "existingSecretBasicAuth" "existingSecretClientCert" "config" "files" }}
+{{- if not (empty (get $w $key)) }}
+{{- fail (printf "webConfig.%s is set but webConfig.enabled is false, so the exporter would serve plain HTTP without authentication: set webConfig.enabled: true (or unset webConfig.%s)" $key $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $w.existingSecret }}
+{{- range $key := list "existingSecretTLS" "existingSecretBasicAuth" "existingSecretClientCert" }}
+{{- if get $w $key }}
+{{- fail (printf "webConfig.%s describes webConfig.existingSecret, which is not set: set webConfig.existingSecret, or describe webConfig.config instead" $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $tls := $w.config.tls_server_config | default dict }}
+{{- if and $w.enabled (not $w.existingSecret) (hasKey $tls "client_auth_type") }}
+{{- $types := splitList " " (include "perf-exporter.clientAuthTypes" .) }}
+{{- if not (has ($tls.client_auth_type | toString) $types) }}
+{{- fail (printf "webConfig.config.tls_server_config.client_auth_type: %q is not one of %s" ($tls.client_auth_type | toString) (join ", " $types)) }}
+{{- end }}
+{{- end }}
+{{- $sm := .Values.serviceMonitor }}
+{{- if $sm.enabled }}
+{{- if and (include "perf-exporter.basicAuth" .) (empty $sm.basicAuth) }}
+{{- fail "serviceMonitor.basicAuth: the web config requires basic auth, so every scrape without credentials gets 401; set serviceMonitor.basicAuth.username and .password to the keys of a Secret holding one of webConfig's users" }}
+{{- end }}
+{{- $tc := $sm.tlsConfig | default dict }}
+{{- if and (include "perf-exporter.clientCert" .) (not (and $tc.cert $tc.keySecret)) }}
+{{- fail "serviceMonitor.tlsConfig.cert and serviceMonitor.tlsConfig.keySecret: the web config requires a client certificate, so every scrape without one fails the TLS handshake; set them to a Secret's certificate and key that webConfig's client_ca_file trusts" }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
 Walks a value of the config (dict "path" "value") and fails on a key that
-holds a secret inline, naming the key that reads it from a mounted file
-instead. The keys are prometheus/common's HTTP client settings (Prometheus
+holds a secret inline, or a URL with user:password (targets, Prometheus
+sources, proxy_url, Grafana), naming the key that reads it from a mounted
+file instead. The keys are prometheus/common's HTTP client settings (Prometheus
 sources) and perf-exporter's grafana.basic_auth.
 */}}
 {{- define "perf-exporter.noInlineSecrets" -}}
@@ -35,6 +78,19 @@ sources) and perf-exporter's grafana.basic_auth.
 {{- if kindIs "map" .value }}
 {{- range $k, $v := .value }}
 {{- $at := printf "%s.%s" $path $k }}
+{{- if and (kindIs "string" $v) (regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*:[^/?#]+@" $v) }}
+{{- $hint := "put the credentials into secretFiles (or existingSecret) and refer to the file from a *_file setting" }}
+{{- if eq $k "proxy_url" }}
+{{- $hint = "a proxy's credentials cannot be given as a file: set proxy_from_environment: true instead and HTTPS_PROXY/HTTP_PROXY through extraEnv from a Secret (valueFrom.secretKeyRef)" }}
+{{- else if contains ".target." $at }}
+{{- $hint = "send them in an Authorization header read from a file: target.header_files: {Authorization: /etc/perf-exporter/secrets/<key>} with \"Basic <base64 of user:password>\" in secretFiles (or existingSecret)" }}
+{{- else if hasPrefix "config.prometheus" $at }}
+{{- $hint = "use basic_auth: {username: <user>, password_file: /etc/perf-exporter/secrets/<key>} with the password in secretFiles (or existingSecret)" }}
+{{- else if hasPrefix "config.grafana" $at }}
+{{- $hint = "use grafana.token_file, or grafana.basic_auth: {username: <user>, password_file: /etc/perf-exporter/secrets/<key>}, with the secret in secretFiles (or existingSecret)" }}
+{{- end }}
+{{- fail (printf "%s: the URL's user:password would be stored in the ConfigMap; remove it from the URL and %s" $at $hint) }}
+{{- end }}
 {{- $instead := get $fileKeys $k }}
 {{- if and (eq $k "key") (hasSuffix "tls_config" $path) }}{{ $instead = "key_file" }}{{ end }}
 {{- if and (eq $k "secrets") (contains ".http_headers." $path) }}{{ $instead = "files" }}{{ end }}
