@@ -119,6 +119,17 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-environment-queries.yaml:6: environment set "custom": query "broken": not valid PromQL: 1:16: parse error: unclosed left parenthesis`,
 			`testdata/bad-environment-queries.yaml:9: environment set "unused": query "broken_too": not valid PromQL: 1:14: parse error: unexpected end of input`,
 		}},
+		{"bad-zeros.yaml", []string{
+			`testdata/bad-zeros.yaml:2: global.max_concurrent_runs must not be 0: leave it out for the default, 1`,
+			`testdata/bad-zeros.yaml:3: global.limits.max_qps must not be 0: leave it out for the default, 50000`,
+			`testdata/bad-zeros.yaml:3: global.limits.max_connections must not be 0: leave it out for the default, 1024`,
+			`testdata/bad-zeros.yaml:3: global.limits.max_duration must not be 0s: leave it out for the default, 15m0s`,
+			`testdata/bad-zeros.yaml:4: global.retention.max_runs must not be 0: leave it out for the default, 1000`,
+			`testdata/bad-zeros.yaml:5: global.baseline_runs must not be 0: leave it out for the default, 10`,
+			`testdata/bad-zeros.yaml:9: profile "zero": target.timeout must not be 0s: leave it out for the default, 3s`,
+			`testdata/bad-zeros.yaml:10: profile "zero": load.connections must not be 0: leave it out for the default, 8`,
+			`testdata/bad-zeros.yaml:10: profile "zero": load.duration must not be 0s: leave it out for the default, 10s`,
+		}},
 		{"bad-names.yaml", []string{
 			`testdata/bad-names.yaml:2: prometheus source name "` + strings.Repeat("s", 40) + `"... is 129 characters long, more than 128 (it becomes the prometheus label)`,
 			`testdata/bad-names.yaml:4: profile name "` + strings.Repeat("p", 40) + `"... is 200 characters long, more than 128 (it becomes the profile label and the key of its run history)`,

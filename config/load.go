@@ -79,6 +79,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 			Msg: "a second YAML document (after ---) is not read: put the whole config in one document"})
 	}
 	errs = append(errs, wholeNumbers(filename, documentRoot(&root))...)
+	errs = append(errs, explicitZeros(filename, documentRoot(&root))...)
 	cfg.ApplyDefaults()
 	v := &validator{file: filename, root: documentRoot(&root)}
 	v.config(cfg)

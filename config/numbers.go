@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -129,4 +130,82 @@ func joinKeys(keys []string) string {
 		b.WriteString(k)
 	}
 	return b.String()
+}
+
+// zeroIsUnset lists the settings whose zero means "not set": ApplyDefaults
+// replaces it. Written out, 0 is a mistake or a wish for "unlimited", and
+// must not silently become the default (max_runs: 0 kept 1000 runs,
+// connections: 0 opened 8).
+var zeroIsUnset = []struct {
+	key       []string // under global, or under a profile
+	inProfile bool
+	def       string
+}{
+	{key: []string{"max_concurrent_runs"}, def: "1"},
+	{key: []string{"limits", "max_qps"}, def: fmt.Sprint(DefaultMaxQPS)},
+	{key: []string{"limits", "max_connections"}, def: fmt.Sprint(DefaultMaxConns)},
+	{key: []string{"limits", "max_duration"}, def: DefaultMaxDuration.String()},
+	{key: []string{"retention", "max_runs"}, def: fmt.Sprint(DefaultRetainRuns)},
+	{key: []string{"baseline_runs"}, def: fmt.Sprint(DefaultBaselineRuns)},
+	{key: []string{"load", "connections"}, inProfile: true, def: fmt.Sprint(DefaultConnections)},
+	{key: []string{"load", "duration"}, inProfile: true, def: DefaultDuration.String()},
+	{key: []string{"target", "timeout"}, inProfile: true, def: DefaultTimeout.String()},
+}
+
+// explicitZeros reports every zero written where zero means the default.
+func explicitZeros(file string, root *yaml.Node) Errors {
+	var errs Errors
+	check := func(n *yaml.Node, what, def string) {
+		if n == nil || n.Kind != yaml.ScalarNode || !isZero(n.Value) {
+			return
+		}
+		errs = append(errs, Error{File: file, Line: n.Line,
+			Msg: fmt.Sprintf("%s must not be %s: leave it out for the default, %s", what, n.Value, def)})
+	}
+	for _, z := range zeroIsUnset {
+		if !z.inProfile {
+			check(child(root, append([]string{"global"}, z.key...)...), "global."+strings.Join(z.key, "."), z.def)
+			continue
+		}
+		profiles := child(root, "profiles")
+		if profiles == nil || profiles.Kind != yaml.SequenceNode {
+			continue
+		}
+		for i, p := range profiles.Content {
+			check(child(p, z.key...), profileStep(p, i)+": "+strings.Join(z.key, "."), z.def)
+		}
+	}
+	return errs
+}
+
+// child follows mapping keys from n; nil when one is missing.
+func child(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, key := range keys {
+		if n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// isZero tells a written 0, 0.0 or 0s.
+func isZero(s string) bool {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f == 0
+	}
+	d, err := time.ParseDuration(s)
+	return err == nil && d == 0
 }
