@@ -91,7 +91,7 @@ var (
 	descProfileInfo     = gaugeDesc("perf_profile_info", "Configured profiles; the target is scheme://host/path.", "engine", "protocol", "target")
 	descSLOLatency      = gaugeDesc("perf_profile_slo_latency_seconds", "Configured latency objective per percentile.", "percentile")
 	descSLOErrorRatio   = gaugeDesc("perf_profile_slo_error_ratio", "Configured error ratio objective.")
-	descProfileInterval = gaugeDesc("perf_profile_schedule_interval_seconds", "Nominal time between two scheduled runs of the profile.")
+	descProfileInterval = gaugeDesc("perf_profile_schedule_interval_seconds", "Longest time between two scheduled runs of the profile, over a full cycle of its schedule.")
 	descMaxSuccessAge   = gaugeDesc("perf_profile_max_success_age_seconds", "Configured age after which no successful run alerts (max_success_age).")
 )
 

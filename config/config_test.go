@@ -167,6 +167,7 @@ func TestSchedules(t *testing.T) {
 		"* * *": false, "@every": false, "*/61 * * * *": false, "*/0 * * * *": false, "0 0 32 * *": false,
 		"@every 1s": true, "@every 0s": false, "@every -1m": false, "@every 999ms": false, "@every 2.5s": false,
 		"0 0 30 2 *": false, "0 0 29 2 *": true, "CRON_TZ=UTC */61 * * * *": false,
+		"CRON_TZ=UTC @every 100ms": false, "TZ=Europe/Paris @every 1m": true, " @every 0s": false,
 	} {
 		if err := checkSchedule(spec); (err == nil) != ok {
 			t.Errorf("checkSchedule(%q) = %v, want ok=%v", spec, err, ok)

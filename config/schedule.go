@@ -30,7 +30,8 @@ func checkSchedule(spec string) error {
 	if _, err := CronParser.Parse(spec); err != nil {
 		return err
 	}
-	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
+	body := withoutTimeZone(spec)
+	if rest, ok := strings.CutPrefix(body, "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))
 		switch {
 		case err != nil:
@@ -42,8 +43,8 @@ func checkSchedule(spec string) error {
 		}
 		return nil
 	}
-	if !strings.HasPrefix(spec, "@") {
-		if err := checkSteps(spec); err != nil {
+	if !strings.HasPrefix(body, "@") {
+		if err := checkSteps(body); err != nil {
 			return err
 		}
 	}
@@ -51,12 +52,20 @@ func checkSchedule(spec string) error {
 	return err
 }
 
+// withoutTimeZone drops the CRON_TZ= or TZ= prefix robfig/cron allows.
+func withoutTimeZone(spec string) string {
+	spec = strings.TrimSpace(spec)
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		if _, rest, ok := strings.Cut(spec, " "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return spec
+}
+
 // checkSteps rejects a step larger than its field's range.
 func checkSteps(spec string) error {
 	fields := strings.Fields(spec)
-	if len(fields) > 0 && (strings.HasPrefix(fields[0], "CRON_TZ=") || strings.HasPrefix(fields[0], "TZ=")) {
-		fields = fields[1:]
-	}
 	names := []string{"minute", "hour", "day of month", "month", "day of week"}
 	sizes := []int{60, 24, 31, 12, 7}
 	if len(fields) == 6 {
