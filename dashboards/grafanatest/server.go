@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -91,6 +92,9 @@ type Options struct {
 	// HideVersion hides version and commit from /api/health, as with
 	// anonymous access and hide_version.
 	HideVersion bool
+	// Listener, when set, is where the fake listens (a test that starts
+	// Grafana after the code under test, at an address fixed beforehand).
+	Listener net.Listener
 }
 
 // Request is one recorded request.
@@ -126,7 +130,12 @@ func New(t testing.TB, opts Options) *Server {
 		opts.MinRefresh = 5 * time.Second
 	}
 	s := &Server{opts: opts, orgs: map[int64]*orgStore{}, healthy: true}
-	s.Server = httptest.NewServer(s.routes())
+	s.Server = httptest.NewUnstartedServer(s.routes())
+	if opts.Listener != nil {
+		s.Server.Listener.Close()
+		s.Server.Listener = opts.Listener
+	}
+	s.Server.Start()
 	t.Cleanup(s.Close)
 	return s
 }
