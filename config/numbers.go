@@ -49,8 +49,9 @@ func (w *numberWalker) walk(n *yaml.Node, t reflect.Type, at []string) {
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!float" {
 			return
 		}
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == math.Trunc(f) {
-			return // 8.0 or 1e3: whole, decoded exactly
+		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if err != nil || math.IsInf(f, 0) || f == math.Trunc(f) {
+			return // .nan, .inf: the decoder reports them; 8.0, 1e3: whole, decoded exactly
 		}
 		w.errs = append(w.errs, Error{File: w.file, Line: n.Line,
 			Msg: fmt.Sprintf("%s must be a whole number, got %s", describe(at), n.Value)})
