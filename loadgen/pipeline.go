@@ -71,10 +71,28 @@ func (r *Run) Execute(ctx context.Context) Finished {
 		info.Error = p.Target.Redact(runErr.Error())
 		measured = nil
 	}
+	if outcome == result.OutcomeAborted {
+		info.Error = abortReason(ctx, info.Error)
+	}
 	if measured == nil {
 		return Finished{Doc: result.NewDocument(r.standIn(), info)}
 	}
 	return Finished{Doc: result.NewDocument(r.withRequested(measured), info), Measured: measured}
+}
+
+// abortReason is the Error of an aborted run, which always says why: the
+// cause its context was cancelled with (the scheduler's shutdown, a
+// signal), else that the engine stopped it; then the engine's error, if it
+// returned one.
+func abortReason(ctx context.Context, runErr string) string {
+	reason := "the engine stopped the run"
+	if cause := context.Cause(ctx); cause != nil {
+		reason = cause.Error()
+	}
+	if runErr != "" {
+		return "aborted: " + reason + " (" + runErr + ")"
+	}
+	return "aborted: " + reason
 }
 
 // Pending is the document of the run before it has a result: who, when and

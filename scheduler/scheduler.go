@@ -70,6 +70,10 @@ var (
 	ErrStopping       = errors.New("the scheduler is stopping")
 )
 
+// errShutdown is why Stop aborts the runs in flight: their documents say
+// "aborted: shutdown".
+var errShutdown = errors.New("shutdown")
+
 // Scheduler owns the cron schedule and the runs in flight.
 type Scheduler struct {
 	opts Options
@@ -78,7 +82,7 @@ type Scheduler struct {
 
 	// ctx is cancelled at shutdown: it aborts every run in flight.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	runs   sync.WaitGroup
 
 	mu      sync.Mutex
@@ -113,7 +117,7 @@ func New(opts Options) *Scheduler {
 	if opts.Split < 1 {
 		opts.Split = 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Scheduler{
 		opts:    opts,
 		log:     opts.Logger,
@@ -303,7 +307,7 @@ func (s *Scheduler) Restore(docs []*result.Document) {
 // aborted) and waits for them, at most until ctx is done.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	s.cancel()
+	s.cancel(errShutdown)
 	s.mu.Unlock()
 	<-s.cron.Stop().Done()
 	done := make(chan struct{})

@@ -452,3 +452,29 @@ profiles:
 		t.Errorf("RunNow after Stop = %v, want ErrStopping", err)
 	}
 }
+
+// TestShutdownSaysWhyRunsWereAborted: a run aborted by Stop says so in its
+// document's Error.
+func TestShutdownSaysWhyRunsWereAborted(t *testing.T) {
+	rec := newFakeRecorder()
+	engine := &sleepEngine{started: make(chan string, 1)}
+	s := newTestScheduler(rec, engine)
+	if err := s.Apply(testConfig(t, `
+profiles:
+  - {name: long, schedule: "@every 1h", run_on_start: true, target: {url: "http://127.0.0.1:1/"}, load: {duration: 10m}}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	<-engine.started
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.docs) != 1 || rec.docs[0].PerfExporter.Error != "aborted: shutdown" {
+		for _, d := range rec.docs {
+			t.Logf("%s: %s %q", d.PerfExporter.RunID, d.PerfExporter.Outcome, d.PerfExporter.Error)
+		}
+		t.Errorf("want one document saying \"aborted: shutdown\"")
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 // AbortedByCrash is the Error of a run found in flight at start.
-const AbortedByCrash = "the exporter stopped during the run (crash or kill)"
+const AbortedByCrash = "aborted: the exporter stopped during the run (crash or kill; found in flight at start)"
 
 // inFlight is the mark BeginRun leaves until Save replaces it with a result.
 type inFlight struct {

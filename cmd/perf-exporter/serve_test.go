@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -225,4 +226,64 @@ func grepLines(text, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestTakenPortStartsNothing: with the listen port taken, serve fails
+// naming the address before it has started a run: the run_on_start profile
+// leaves nothing in the history (a crash loop used to fill it with aborted
+// runs that gave no reason).
+func TestTakenPortStartsNothing(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(target.Close)
+	f := serveFlagsFor(t, fmt.Sprintf(`
+profiles:
+  - name: on-start
+    schedule: "@every 1h"
+    run_on_start: true
+    target: {url: %q}
+    load: {qps: 10, duration: 2s}
+`, target.URL), taken.Addr().String())
+	logs := &testutil.SyncBuffer{}
+	err = serve(context.Background(), slog.New(slog.NewTextHandler(logs, nil)), f)
+	if err == nil || !strings.Contains(err.Error(), taken.Addr().String()) || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("serve on a taken port: %v, want an error naming %s", err, taken.Addr())
+	}
+	if strings.Contains(logs.String(), "run starting") {
+		t.Errorf("a run started although the port was taken:\n%s", logs)
+	}
+	if _, statErr := os.Stat(f.storagePath); statErr == nil {
+		if runs := listRuns(t, f.storagePath); len(runs) != 0 {
+			t.Errorf("the history holds %d runs after a start on a taken port: %+v", len(runs), runs)
+		}
+	}
+}
+
+// TestShutdownRecordsWhy: a run in flight when the daemon stops is stored
+// as aborted, saying why.
+func TestShutdownRecordsWhy(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(target.Close)
+	d := startServe(t, fmt.Sprintf(`
+profiles:
+  - name: long
+    schedule: "@every 1h"
+    run_on_start: true
+    target: {url: %q}
+    load: {qps: 10, duration: 10m}
+`, target.URL))
+	testutil.WaitFor(t, 10*time.Second, "the run to start", func() bool { return strings.Contains(d.logs.String(), "run starting") })
+	d.stop()
+	if err := <-d.done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	d.done <- nil // for the cleanup
+	runs := listRuns(t, d.storage)
+	if len(runs) != 1 || runs[0].Outcome != "aborted" || runs[0].Error != "aborted: shutdown" {
+		t.Errorf("history after shutdown: %+v, want one aborted run saying \"aborted: shutdown\"", runs)
+	}
 }
