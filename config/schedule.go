@@ -155,10 +155,9 @@ func longestGap(s *cron.SpecSchedule) (time.Duration, error) {
 	}
 	// Days that fire, over one calendar cycle; the gap after the last one
 	// wraps to the first one of the next cycle.
-	start := time.Date(2001, 1, 1, 12, 0, 0, 0, time.UTC)
+	day := time.Date(2001, 1, 1, 12, 0, 0, 0, time.UTC) // UTC: every day is 24h long
 	firstDay, prevDay, longestDays := -1, -1, 0
-	for d := 0; d < calendarCycle; d++ {
-		day := start.AddDate(0, 0, d)
+	for d := 0; d < calendarCycle; d, day = d+1, day.Add(24*time.Hour) {
 		if !dayMatches(s, day) {
 			continue
 		}
@@ -181,10 +180,11 @@ func longestGap(s *cron.SpecSchedule) (time.Duration, error) {
 
 // dayMatches is robfig/cron's rule for whether a date fires.
 func dayMatches(s *cron.SpecSchedule, t time.Time) bool {
-	if s.Month&(1<<uint(t.Month())) == 0 {
+	_, month, dayOfMonth := t.Date()
+	if s.Month&(1<<uint(month)) == 0 {
 		return false
 	}
-	dom := s.Dom&(1<<uint(t.Day())) > 0
+	dom := s.Dom&(1<<uint(dayOfMonth)) > 0
 	dow := s.Dow&(1<<uint(t.Weekday())) > 0
 	if s.Dom&starBit > 0 || s.Dow&starBit > 0 {
 		return dom && dow
