@@ -33,8 +33,10 @@ type ComparedValue struct {
 	// Values has one entry per run; null where the run has no such value.
 	Values []*float64 `json:"values"`
 	// Change is each value's relative change against the base run's:
-	// (value - base) / base, so 0.2 is 20 % more. Null where either value is
-	// missing, or the base is 0 and the value is not.
+	// (value - base) / base, so 0.2 is 20 % more; 0 where the two are equal,
+	// 0 -> 0 included (no change). Null where either value is missing, or
+	// the base is 0 and the value is not (no finite change). The README
+	// says the same.
 	Change []*float64 `json:"change"`
 }
 

@@ -338,3 +338,30 @@ func TestRelativeChange(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareFromZero: against a base of 0, an equal value is a change of
+// 0 (no change), any other value has no relative change (null), as the
+// README says.
+func TestCompareFromZero(t *testing.T) {
+	srv := newServer(t, openHistory(t,
+		testRun{id: "down-1", profile: "checkout", start: t0, outcome: result.OutcomeFailure},
+		testRun{id: "down-2", profile: "checkout", start: t0.Add(time.Hour), outcome: result.OutcomeFailure},
+		testRun{id: "up-1", profile: "checkout", start: t0.Add(2 * time.Hour)},
+	))
+	status, body, _ := get(t, srv.URL+"/api/v1/results/compare?ids=down-1,down-2,up-1")
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var c Comparison
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range c.Values {
+		if row.Metric == "achieved_rps" {
+			up := 99.9
+			checkRow(t, row, []*float64{ptr(0), ptr(0), &up}, []*float64{ptr(0), ptr(0), nil})
+			return
+		}
+	}
+	t.Fatalf("no achieved_rps row: %s", body)
+}
