@@ -280,6 +280,16 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 		v.errorf(append(at, "duration"), "%s: load.duration %s is above global.limits.max_duration %s", ctx, l.Duration, lim.MaxDuration)
 	}
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
+	if p.Engine == EngineFortio || p.Engine == "" {
+		if err := CheckRateShape(l.QPS, l.Connections, l.Duration.D(), "load.duration"); err != nil {
+			v.errorf(append(at, "qps"), "%s: %v", ctx, err)
+		}
+		if w := l.Warmup.D(); w > 0 {
+			if err := CheckRateShape(l.QPS, l.Connections, w, "load.warmup"); err != nil {
+				v.errorf(append(at, "warmup"), "%s: %v", ctx, err)
+			}
+		}
+	}
 	seen := map[float64]bool{}
 	for i, pc := range l.Percentiles {
 		if !finite(pc) {

@@ -2,15 +2,17 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fortio.org/fortio/fhttp"
 	"fortio.org/fortio/periodic"
-	fortiolog "fortio.org/log"
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
@@ -24,10 +26,10 @@ const resolution = 0.0001
 // Fortio is the embedded Fortio engine, the default.
 type Fortio struct{}
 
-// NewFortio returns the Fortio engine. Fortio's logger is process-wide; it is
-// set to errors only so a load test never writes per-request noise.
+// NewFortio returns the Fortio engine. Fortio's own logging goes to
+// fortioLogs, which keeps only the reasons of failed requests.
 func NewFortio() *Fortio {
-	fortiolog.SetLogLevelQuiet(fortiolog.Error)
+	fortioLogs()
 	return &Fortio{}
 }
 
@@ -38,81 +40,210 @@ func (f *Fortio) Run(ctx context.Context, p config.Profile, obs result.Observer)
 		return f.runGRPC(ctx, p, obs)
 	}
 	if w := p.Load.Warmup.D(); w > 0 {
-		if _, _, err := f.runHTTP(ctx, p, w, nil); err != nil {
+		if _, err := runPhase(ctx, p, w, "load.warmup", nil, httpGroup(p)); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 		if ctx.Err() != nil {
 			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
 		}
 	}
-	res, hook, err := f.runHTTP(ctx, p, p.Load.Duration.D(), obs)
+	ph, err := runPhase(ctx, p, p.Load.Duration.D(), "load.duration", obs, httpGroup(p))
 	if err != nil {
 		return nil, err
 	}
-	r := resultFromRunner(p, &res.RunnerResults, ctx.Err() != nil)
-	r.Codes = make(map[string]int64, len(res.RetCodes))
-	for code, n := range res.RetCodes {
-		r.Codes[httpCodeLabel(code)] += n
-	}
-	hook.finish(r, p.Load.Percentiles)
-	return r, nil
+	return ph.measurement(p, ctx.Err() != nil), nil
 }
 
-func (f *Fortio) runHTTP(ctx context.Context, p config.Profile, d time.Duration, obs result.Observer) (*fhttp.HTTPRunnerResults, *requestHook, error) {
-	o := &fhttp.HTTPRunnerOptions{AllowInitialErrors: true}
-	hook := newRequestHook(obs, p.Load.QPS, p.Load.Connections, d)
-	o.RunnerOptions = runnerOptions(p, d, hook)
-	o.URL = p.Target.URL
-	o.HTTPReqTimeOut = p.Target.Timeout.D()
-	o.H2 = p.Target.Protocol == config.ProtocolHTTP2
-	o.Insecure = p.Target.TLS.InsecureSkipVerify
-	o.CACert = p.Target.TLS.CAFile
-	o.Cert = p.Target.TLS.CertFile
-	o.Key = p.Target.TLS.KeyFile
-	o.InitHeaders()
-	for k, v := range p.Target.Headers {
-		if err := o.AddAndValidateExtraHeader(k + ": " + v); err != nil {
-			// fortio's message quotes the value, which may be a secret.
-			return nil, nil, fmt.Errorf("header %q is invalid", k)
+// httpGroup runs one group of connections with fortio's HTTP runner.
+func httpGroup(p config.Profile) groupRunner {
+	return func(ctx context.Context, o periodic.RunnerOptions, hook func(reason func(thread int) string) periodic.AccessLogger) (*groupResult, error) {
+		logs := fortioLogs()
+		id := logs.register(o.NumThreads)
+		defer logs.unregister(id)
+		o.RunID = id
+		o.AccessLogger = hook(func(thread int) string { return logs.take(id, thread) })
+		ho := &fhttp.HTTPRunnerOptions{RunnerOptions: o, AllowInitialErrors: true}
+		ho.URL = p.Target.URL
+		ho.HTTPReqTimeOut = p.Target.Timeout.D()
+		ho.H2 = p.Target.Protocol == config.ProtocolHTTP2
+		ho.Insecure = p.Target.TLS.InsecureSkipVerify
+		ho.CACert = p.Target.TLS.CAFile
+		ho.Cert = p.Target.TLS.CertFile
+		ho.Key = p.Target.TLS.KeyFile
+		ho.InitHeaders()
+		for k, v := range p.Target.Headers {
+			if err := ho.AddAndValidateExtraHeader(k + ": " + v); err != nil {
+				// fortio's message quotes the value, which may be a secret.
+				return nil, fmt.Errorf("header %q is invalid", k)
+			}
+		}
+		if p.Target.Body != "" {
+			ho.Payload = []byte(p.Target.Body)
+		}
+		if p.Target.Method != "GET" || p.Target.Body != "" {
+			ho.MethodOverride = p.Target.Method
+		}
+		stop := abortOnDone(ctx, ho.Stop)
+		res, err := fhttp.RunHTTPTest(ho)
+		stop()
+		if err != nil {
+			return nil, fmt.Errorf("fortio: %w", err)
+		}
+		codes := make(map[string]int64, len(res.RetCodes))
+		for code, n := range res.RetCodes {
+			codes[httpCodeLabel(code)] += n
+		}
+		return &groupResult{res: res.RunnerResults, codes: codes}, nil
+	}
+}
+
+// groupRunner runs one group of connections until the run ends or ctx is
+// cancelled: the options are filled in but for the access logger, which
+// hook builds given where the runner can tell why a thread's last request
+// failed.
+type groupRunner func(ctx context.Context, o periodic.RunnerOptions, hook func(reason func(thread int) string) periodic.AccessLogger) (*groupResult, error)
+
+type groupResult struct {
+	res   periodic.RunnerResults
+	codes map[string]int64
+}
+
+// connGroup is connections that each send calls requests over the run (0:
+// as many as they can).
+type connGroup struct {
+	connections int
+	calls       int64
+}
+
+// planGroups splits a run's requests over its connections. Fortio's
+// periodic runner gives every thread of a runner the same number of calls
+// (rate × duration / threads, truncated) and spaces them by threads / rate,
+// which sends 16 requests in 0.8 s for 20 per second over 1 s on 8
+// connections, and stretches a run whose rate is too low for its
+// connections (one request per 10 s for 1 s runs 10 s). So the requests,
+// rate × duration rounded, are split into at most two groups of
+// connections, one sending one more request than the other, each its own
+// runner with the rate that spreads its calls evenly from the start of the
+// duration to its end. A run that cannot give every connection two
+// requests is refused (config.CheckRateShape).
+func planGroups(p config.Profile, d time.Duration, durationField string) ([]connGroup, error) {
+	l := p.Load
+	if l.QPS <= 0 {
+		return []connGroup{{connections: l.Connections}}, nil
+	}
+	if err := config.CheckRateShape(l.QPS, l.Connections, d, durationField); err != nil {
+		return nil, err
+	}
+	n := config.RateRequests(l.QPS, d)
+	c := int64(l.Connections)
+	per, extra := n/c, n%c
+	var groups []connGroup
+	if extra > 0 {
+		groups = append(groups, connGroup{connections: int(extra), calls: per + 1})
+	}
+	if c > extra {
+		groups = append(groups, connGroup{connections: int(c - extra), calls: per})
+	}
+	return groups, nil
+}
+
+// phase is one fortio run of a profile: its groups run side by side.
+type phase struct {
+	hook       *requestHook
+	start, end time.Time
+	codes      map[string]int64
+	threads    int
+}
+
+// runPhase runs the profile's load for d on its connections, split into
+// groups. A group that fails stops the others.
+func runPhase(ctx context.Context, p config.Profile, d time.Duration, durationField string, obs result.Observer, run groupRunner) (*phase, error) {
+	groups, err := planGroups(p, d, durationField)
+	if err != nil {
+		return nil, err
+	}
+	hook := newRequestHook(obs, p.Load.Connections)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]*groupResult, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	offset := 0
+	for i, g := range groups {
+		o := runnerOptions(p, d, g)
+		first := offset
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = run(ctx, o, func(reason func(int) string) periodic.AccessLogger {
+				return hook.group(first, g, d, reason)
+			})
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+		offset += g.connections
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	ph := &phase{hook: hook, codes: map[string]int64{}}
+	for _, r := range results {
+		if ph.start.IsZero() || r.res.StartTime.Before(ph.start) {
+			ph.start = r.res.StartTime
+		}
+		if end := r.res.StartTime.Add(r.res.ActualDuration); end.After(ph.end) {
+			ph.end = end
+		}
+		ph.threads += r.res.NumThreads
+		for code, n := range r.codes {
+			ph.codes[code] += n
 		}
 	}
-	if p.Target.Body != "" {
-		o.Payload = []byte(p.Target.Body)
-	}
-	if p.Target.Method != "GET" || p.Target.Body != "" {
-		o.MethodOverride = p.Target.Method
-	}
-	stop := abortOnDone(ctx, o.Stop)
-	defer stop()
-	res, err := fhttp.RunHTTPTest(o)
-	if err != nil {
-		return nil, nil, fmt.Errorf("fortio: %w", err)
-	}
-	return res, hook, nil
+	return ph, nil
 }
 
-// runnerOptions are the periodic runner settings shared by HTTP and gRPC.
-// Out goes to io.Discard and Stop is our own Aborter: with its own Aborter
-// fortio does not install its SIGINT handler.
-func runnerOptions(p config.Profile, d time.Duration, hook *requestHook) periodic.RunnerOptions {
-	qps := p.Load.QPS
-	if qps <= 0 {
-		qps = -1 // fortio's "as fast as possible"
+// measurement is what the phase measured, as the profile's result.
+func (ph *phase) measurement(p config.Profile, aborted bool) *result.Measurement {
+	r := &result.Measurement{
+		Engine:            config.EngineFortio,
+		Protocol:          p.Target.Protocol,
+		URL:               config.PublicURL(p.Target.URL),
+		StartTime:         ph.start,
+		ActualDuration:    ph.end.Sub(ph.start),
+		RequestedDuration: p.Load.Duration.D(),
+		RequestedQPS:      max(p.Load.QPS, 0),
+		Connections:       ph.threads,
+		Codes:             ph.codes,
+		Aborted:           aborted,
 	}
-	o := periodic.RunnerOptions{
+	ph.hook.finish(r, p.Load.Percentiles, p.Target.Redact)
+	return r
+}
+
+// runnerOptions are the periodic runner settings of one group of
+// connections, shared by HTTP and gRPC. Out goes to io.Discard and Stop is
+// our own Aborter: with its own Aborter fortio does not install its SIGINT
+// handler.
+func runnerOptions(p config.Profile, d time.Duration, g connGroup) periodic.RunnerOptions {
+	qps := -1.0 // fortio's "as fast as possible"
+	if g.calls > 0 {
+		// fortio computes its calls as int64(qps × seconds): nudged up so
+		// that rounding never loses one.
+		qps = float64(int64(g.connections)*g.calls) / d.Seconds()
+		qps = math.Nextafter(math.Nextafter(qps, math.Inf(1)), math.Inf(1))
+	}
+	return periodic.RunnerOptions{
 		QPS:         qps,
 		Duration:    d,
-		NumThreads:  p.Load.Connections,
+		NumThreads:  g.connections,
 		Percentiles: p.Load.Percentiles,
 		Resolution:  resolution,
 		Out:         io.Discard,
 		Stop:        periodic.NewAborter(),
 		Labels:      p.Name,
 	}
-	if hook != nil {
-		o.AccessLogger = hook
-	}
-	return o
 }
 
 // abortOnDone aborts the fortio run when ctx is cancelled. The returned
@@ -129,22 +260,6 @@ func abortOnDone(ctx context.Context, a *periodic.Aborter) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
-}
-
-func resultFromRunner(p config.Profile, rr *periodic.RunnerResults, aborted bool) *result.Measurement {
-	return &result.Measurement{
-		Engine:            config.EngineFortio,
-		Protocol:          p.Target.Protocol,
-		URL:               config.PublicURL(p.Target.URL),
-		StartTime:         rr.StartTime,
-		ActualDuration:    rr.ActualDuration,
-		RequestedDuration: p.Load.Duration.D(),
-		RequestedQPS:      max(p.Load.QPS, 0),
-		ActualQPS:         rr.ActualQPS,
-		Connections:       rr.NumThreads,
-		Latency:           rr.DurationHistogram,
-		Aborted:           aborted,
-	}
 }
 
 // httpCodeLabel turns fortio's status (-1 for a transport error) into the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"fortio.org/fortio/periodic"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/perf-exporter/perf-exporter/config"
@@ -26,66 +28,73 @@ import (
 // runner, on connections this engine owns: fortio's own gRPC runner never
 // closes its connections, which a daemon running thousands of runs cannot
 // afford. Codes are gRPC code names ("OK", "Unavailable", ...); a health
-// answer other than SERVING counts under its status name.
+// answer other than SERVING counts under its status name. A call the
+// server never answered (connection refused, reset, deadline passed with
+// no response: the client made its status up) counts as result.CodeError,
+// as an HTTP transport error does, with the client's reason.
 func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs result.Observer) (*result.Measurement, error) {
 	dial, err := grpcDialer(p.Target)
 	if err != nil {
 		return nil, err
 	}
 	if w := p.Load.Warmup.D(); w > 0 {
-		if _, _, err := f.grpcPhase(ctx, p, w, nil, dial); err != nil {
+		if _, err := runPhase(ctx, p, w, "load.warmup", nil, grpcGroup(p, dial)); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
+		if ctx.Err() != nil {
+			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
+		}
 	}
-	rr, codes, err := f.grpcPhase(ctx, p, p.Load.Duration.D(), obs, dial)
+	ph, err := runPhase(ctx, p, p.Load.Duration.D(), "load.duration", obs, grpcGroup(p, dial))
 	if err != nil {
 		return nil, err
 	}
-	r := resultFromRunner(p, &rr.res, ctx.Err() != nil)
-	r.Codes = codes
-	rr.hook.finish(r, p.Load.Percentiles)
-	return r, nil
+	return ph.measurement(p, ctx.Err() != nil), nil
 }
 
-type grpcRun struct {
-	res  periodic.RunnerResults
-	hook *requestHook
-}
-
-func (f *Fortio) grpcPhase(ctx context.Context, p config.Profile, d time.Duration, obs result.Observer, dial func() (*grpc.ClientConn, error)) (*grpcRun, map[string]int64, error) {
-	hook := newRequestHook(obs, p.Load.QPS, p.Load.Connections, d)
-	o := runnerOptions(p, d, hook)
-	o.RunType = "GRPC Health"
-	// The runner takes the options' runners away from them (fortio's
-	// ReleaseRunners): ours go into the runner's own copy, as fhttp does.
-	runner := periodic.NewPeriodicRunner(&o)
-	checkers := make([]*healthChecker, len(runner.Options().Runners))
-	var outgoing metadata.MD
-	if len(p.Target.Headers) > 0 {
-		outgoing = metadata.New(p.Target.Headers)
-	}
-	for i := range checkers {
-		conn, err := dial()
-		if err != nil {
-			closeCheckers(checkers)
-			return nil, nil, fmt.Errorf("grpc: connecting to %s: %w", config.PublicURL(p.Target.URL), err)
+// grpcGroup runs one group of connections with fortio's periodic runner and
+// our health checkers.
+func grpcGroup(p config.Profile, dial func() (*grpc.ClientConn, error)) groupRunner {
+	return func(ctx context.Context, o periodic.RunnerOptions, hook func(reason func(thread int) string) periodic.AccessLogger) (*groupResult, error) {
+		o.RunType = "GRPC Health"
+		var checkers []*healthChecker
+		o.AccessLogger = hook(func(thread int) string {
+			if thread < 0 || thread >= len(checkers) {
+				return ""
+			}
+			return checkers[thread].takeReason()
+		})
+		// The runner takes the options' runners away from them (fortio's
+		// ReleaseRunners): ours go into the runner's own copy, as fhttp does.
+		runner := periodic.NewPeriodicRunner(&o)
+		checkers = make([]*healthChecker, len(runner.Options().Runners))
+		var outgoing metadata.MD
+		if len(p.Target.Headers) > 0 {
+			outgoing = metadata.New(p.Target.Headers)
 		}
-		checkers[i] = &healthChecker{conn: conn, client: healthpb.NewHealthClient(conn),
-			timeout: p.Target.Timeout.D(), md: outgoing, codes: map[string]int64{}}
-		runner.Options().Runners[i] = checkers[i]
-	}
-	defer closeCheckers(checkers)
-	stop := abortOnDone(ctx, runner.Options().Stop)
-	res := runner.Run()
-	stop()
-	runner.Options().Abort()
-	codes := map[string]int64{}
-	for _, c := range checkers {
-		for code, n := range c.codes {
-			codes[code] += n
+		for i := range checkers {
+			conn, err := dial()
+			if err != nil {
+				closeCheckers(checkers)
+				return nil, fmt.Errorf("grpc: connecting to %s: %w", config.PublicURL(p.Target.URL), err)
+			}
+			checkers[i] = &healthChecker{conn: conn, client: healthpb.NewHealthClient(conn),
+				timeout: p.Target.Timeout.D(), md: outgoing, codes: map[string]int64{}}
+			runner.Options().Runners[i] = checkers[i]
 		}
+		defer closeCheckers(checkers)
+		stop := abortOnDone(ctx, runner.Options().Stop)
+		res := runner.Run()
+		stop()
+		runner.Options().Abort()
+		codes := map[string]int64{}
+		for _, c := range checkers {
+			for code, n := range c.codes {
+				codes[code] += n
+			}
+		}
+		return &groupResult{res: res, codes: codes}, nil
 	}
-	return &grpcRun{res: res, hook: hook}, codes, nil
 }
 
 func closeCheckers(cs []*healthChecker) {
@@ -96,14 +105,15 @@ func closeCheckers(cs []*healthChecker) {
 	}
 }
 
-// healthChecker is one connection's runnable. codes is only touched by the
-// goroutine fortio runs it on.
+// healthChecker is one connection's runnable. codes and reason are only
+// touched by the goroutine fortio runs it on (Run, then the hook's Report).
 type healthChecker struct {
 	conn    *grpc.ClientConn
 	client  healthpb.HealthClient
 	timeout time.Duration
 	md      metadata.MD
 	codes   map[string]int64
+	reason  string // why the last call got no response
 }
 
 // Run implements periodic.Runnable.
@@ -113,9 +123,15 @@ func (h *healthChecker) Run(ctx context.Context, _ periodic.ThreadID) (bool, str
 	if h.md != nil {
 		ctx = metadata.NewOutgoingContext(ctx, h.md)
 	}
+	answered := &atomic.Bool{}
+	ctx = context.WithValue(ctx, answeredKey{}, answered)
 	resp, err := h.client.Check(ctx, &healthpb.HealthCheckRequest{})
 	code := "OK"
 	switch {
+	case err != nil && !answered.Load():
+		code = result.CodeError
+		st := status.Convert(err)
+		h.reason = st.Code().String() + ": " + failureReason("", st.Message())
 	case err != nil:
 		code = status.Code(err).String()
 	case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
@@ -124,6 +140,35 @@ func (h *healthChecker) Run(ctx context.Context, _ periodic.ThreadID) (bool, str
 	h.codes[code]++
 	return code == "OK", code
 }
+
+func (h *healthChecker) takeReason() string {
+	r := h.reason
+	h.reason = ""
+	return r
+}
+
+// answeredKey marks a call's context with the flag answerTracker sets when
+// the server's response headers or trailers arrive.
+type answeredKey struct{}
+
+// answerTracker is the connections' stats handler: it tells a status the
+// server sent from one the client made up because no response came.
+type answerTracker struct{}
+
+func (answerTracker) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+
+func (answerTracker) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	switch s.(type) {
+	case *stats.InHeader, *stats.InTrailer:
+		if answered, ok := ctx.Value(answeredKey{}).(*atomic.Bool); ok {
+			answered.Store(true)
+		}
+	}
+}
+
+func (answerTracker) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+func (answerTracker) HandleConn(context.Context, stats.ConnStats) {}
 
 // grpcDialer builds the connection factory of a gRPC target: plaintext for
 // http:// URLs, TLS for https:// ones.
@@ -145,7 +190,7 @@ func grpcDialer(t config.Target) (func() (*grpc.ClientConn, error), error) {
 		creds = credentials.NewTLS(cfg)
 	}
 	return func() (*grpc.ClientConn, error) {
-		return grpc.NewClient(host, grpc.WithTransportCredentials(creds))
+		return grpc.NewClient(host, grpc.WithTransportCredentials(creds), grpc.WithStatsHandler(answerTracker{}))
 	}, nil
 }
 

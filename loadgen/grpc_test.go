@@ -2,11 +2,16 @@ package loadgen
 
 import (
 	"context"
+	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/target"
 )
 
@@ -57,15 +62,41 @@ func TestGRPCHealthCheckPlaintextAndTLS(t *testing.T) {
 	}
 }
 
-func TestGRPCUnreachableCountsCodeNames(t *testing.T) {
+// A call the server never answered is a transport error, as for HTTP: its
+// status (Unavailable) was made up by the client, and stays in the reason.
+func TestGRPCUnreachableIsATransportError(t *testing.T) {
 	p := grpcProfile("http://127.0.0.1:1")
 	p.Target.Timeout = config.Duration(200 * time.Millisecond)
 	r, err := NewFortio().Run(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Codes["Unavailable"] == 0 || r.ErrorRatio() != 1 {
-		t.Errorf("codes = %v, want Unavailable only", r.Codes)
+	if r.Codes[result.CodeError] == 0 || r.ErrorRatio() != 1 {
+		t.Errorf("codes = %v, want %q only", r.Codes, result.CodeError)
+	}
+	for reason := range r.ErrorReasons {
+		if !strings.HasPrefix(reason, "Unavailable: ") {
+			t.Errorf("reason %q does not keep the client's status", reason)
+		}
+	}
+}
+
+// A status the server sent is a response, whatever the code: a server
+// without the health service answers Unimplemented, and its latency counts.
+func TestGRPCServerStatusIsAResponse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	r, err := NewFortio().Run(context.Background(), grpcProfile("http://"+l.Addr().String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Codes["Unimplemented"] == 0 || r.Codes["Unimplemented"] != r.Requests() || r.Latency == nil || r.ActualQPS == 0 {
+		t.Errorf("codes %v latency %v, %g req/s: answered calls counted as transport errors", r.Codes, r.Latency, r.ActualQPS)
 	}
 }
 

@@ -5,36 +5,43 @@ import (
 	"time"
 
 	"fortio.org/fortio/periodic"
+	"fortio.org/fortio/stats"
+
 	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // requestHook is fortio's per-request AccessLogger. It forwards every
 // request to the result.Observer as it completes, records latencies exactly (see
 // latencyHistogram) and, for rate-limited runs, measures coordinated
-// omission: how late each request left compared with the time fortio's
-// schedule intended, and the latency counted from that intended time (as
-// wrk2 does).
+// omission: how late each request left compared with the time its
+// connection's schedule intended, and the latency counted from that
+// intended time (as wrk2 does).
+//
+// Latency is response latency: a request that got no response (refused,
+// reset, timed out: code result.CodeError) counts in the codes and in the
+// failure reasons, never in the latency percentiles or the achieved rate,
+// or a target that goes down would look faster.
 //
 // Each connection records into its own connStats, written only by the
 // goroutine fortio runs that connection on, so Report takes no lock and
-// touches no shared cache line; finish merges them after fortio's runner
-// has waited for every connection.
+// touches no shared cache line; finish merges them after fortio's runners
+// have waited for every connection.
 type requestHook struct {
 	obs   result.Observer
 	conns []connStats
-	// Rate-limited runs only: interval is the time between two intended
-	// sends of one connection, and stretch fortio's correction that
-	// spreads the last call to the end of the duration:
-	// intended(i) = start + (i + i/(n-1)) * interval.
-	rateLimited bool
-	interval    float64
-	stretch     float64
 }
 
 // connStats is what one connection measured.
 type connStats struct {
-	latency latencyHistogram
-	// Rate-limited runs only.
+	latency latencyHistogram // responses only
+	// buckets is the same in fortio's histogram, for the document's
+	// DurationHistogram (its buckets feed `fortio report` and the pages).
+	buckets   *stats.Histogram
+	responses int64
+	reasons   map[string]int64 // failed requests by reason
+	// Rate-limited runs only: interval is the time between two intended
+	// sends of this connection, in seconds.
+	interval            float64
 	lateness, corrected latencyHistogram
 	start               time.Time // the connection's first send
 	// Keeps the counters of neighbouring connections off each other's
@@ -42,75 +49,124 @@ type connStats struct {
 	_ [64]byte
 }
 
-func newRequestHook(obs result.Observer, qps float64, connections int, d time.Duration) *requestHook {
+func newRequestHook(obs result.Observer, connections int) *requestHook {
 	h := &requestHook{obs: obs, conns: make([]connStats, max(connections, 1))}
 	for i := range h.conns {
 		c := &h.conns[i]
 		c.latency.minNs, c.lateness.minNs, c.corrected.minNs = noMin, noMin, noMin
+		c.buckets = stats.NewHistogram(0, resolution)
 	}
-	if qps <= 0 || connections < 1 {
-		return h // no schedule, so no intended send times
-	}
-	// Mirror fortio's own split of calls over threads (periodic.runQPSSetup).
-	total := int64(qps * d.Seconds())
-	total = max(total, 2)
-	threads := connections
-	if int64(2*threads) > total {
-		threads = int(total / 2)
-	}
-	perThread := total / int64(threads)
-	h.interval = float64(threads) / qps
-	if perThread > 1 {
-		h.stretch = 1 / float64(perThread-1)
-	}
-	h.rateLimited = true
 	return h
 }
 
+// group is the AccessLogger of one fortio runner: its threads are the hook's
+// connections from offset on. reason, when set, tells why a thread's last
+// request failed.
+func (h *requestHook) group(offset int, g connGroup, d time.Duration, reason func(thread int) string) *hookGroup {
+	if g.calls > 1 {
+		// fortio spreads a connection's calls evenly from the start to the
+		// end of the duration: call i at i × d / (calls - 1).
+		interval := d.Seconds() / float64(g.calls-1)
+		for i := offset; i < offset+g.connections && i < len(h.conns); i++ {
+			h.conns[i].interval = interval
+		}
+	}
+	return &hookGroup{h: h, offset: offset, reason: reason}
+}
+
+type hookGroup struct {
+	h      *requestHook
+	offset int
+	reason func(thread int) string
+}
+
 // Start implements periodic.AccessLogger.
-func (h *requestHook) Start(ctx context.Context, _ periodic.ThreadID, _ int64, _ time.Time) context.Context {
+func (g *hookGroup) Start(ctx context.Context, _ periodic.ThreadID, _ int64, _ time.Time) context.Context {
 	return ctx
 }
 
 // Report implements periodic.AccessLogger.
-func (h *requestHook) Report(_ context.Context, thread periodic.ThreadID, iter int64, start time.Time, latency float64, ok bool, details string) {
+func (g *hookGroup) Report(_ context.Context, thread periodic.ThreadID, iter int64, start time.Time, latency float64, ok bool, details string) {
 	d := time.Duration(latency * float64(time.Second))
+	code := codeFromDetails(details, ok)
+	h := g.h
 	if h.obs != nil {
-		h.obs.ObserveRequest(d, codeFromDetails(details, ok))
+		h.obs.ObserveRequest(d, code)
 	}
-	if int(thread) >= len(h.conns) {
+	i := g.offset + int(thread)
+	if i >= len(h.conns) {
 		return // fortio never runs more threads than it was given connections
 	}
-	c := &h.conns[thread]
-	c.latency.Record(d)
-	if !h.rateLimited {
+	c := &h.conns[i]
+	var late time.Duration
+	if c.interval > 0 {
+		if iter == 0 {
+			c.start = start
+		}
+		intended := time.Duration(float64(iter) * c.interval * float64(time.Second))
+		late = max(start.Sub(c.start)-intended, 0)
+		c.lateness.Record(late)
+	}
+	if code == result.CodeError {
+		reason := ""
+		if g.reason != nil {
+			reason = g.reason(int(thread))
+		}
+		if reason == "" {
+			reason = reasonUnknown
+		}
+		if c.reasons == nil {
+			c.reasons = map[string]int64{}
+		}
+		c.reasons[reason]++
 		return
 	}
-	if iter == 0 {
-		c.start = start
+	c.responses++
+	c.latency.Record(d)
+	c.buckets.Record(latency)
+	if c.interval > 0 {
+		c.corrected.Record(d + late)
 	}
-	intended := time.Duration(float64(iter) * (1 + h.stretch) * h.interval * float64(time.Second))
-	late := max(start.Sub(c.start)-intended, 0)
-	c.lateness.Record(late)
-	c.corrected.Record(d + late)
 }
 
 // Info implements periodic.AccessLogger.
-func (h *requestHook) Info() string { return "perf-exporter metrics" }
+func (g *hookGroup) Info() string { return "perf-exporter metrics" }
 
-// finish puts what the hook measured into the result: exact percentiles in
-// place of fortio's interpolated ones, and the coordinated-omission view.
-// It must only be called once fortio's run has returned.
-func (h *requestHook) finish(r *result.Measurement, percentiles []float64) {
+// finish puts what the hook measured into the result: the latency of the
+// responses (fortio's buckets, exact percentiles), the achieved rate of
+// responses, the failure reasons and, for rate-limited runs, the
+// coordinated-omission view. It must only be called once fortio's runners
+// have returned, and after r.ActualDuration is set.
+func (h *requestHook) finish(r *result.Measurement, percentiles []float64, redact func(string) string) {
 	latency := newLatencyHistogram()
+	buckets := stats.NewHistogram(0, resolution)
+	var responses int64
+	reasons := map[string]int64{}
+	rateLimited := false
 	for i := range h.conns {
-		latency.Merge(&h.conns[i].latency)
+		c := &h.conns[i]
+		latency.Merge(&c.latency)
+		buckets.Transfer(c.buckets)
+		responses += c.responses
+		for reason, n := range c.reasons {
+			if redact != nil {
+				reason = redact(reason)
+			}
+			reasons[reason] += n
+		}
+		rateLimited = rateLimited || c.interval > 0
 	}
-	if r.Latency != nil && latency.Count() > 0 {
-		exact := latency.Summary(percentiles)
-		r.Latency.Percentiles = exact.Percentiles
+	r.Latency = nil
+	if responses > 0 {
+		r.Latency = buckets.Export().CalcPercentiles(percentiles)
+		r.Latency.Percentiles = latency.Summary(percentiles).Percentiles
 	}
-	if !h.rateLimited {
+	r.ActualQPS = 0
+	if s := r.ActualDuration.Seconds(); s > 0 {
+		r.ActualQPS = float64(responses) / s
+	}
+	r.ErrorReasons = result.BoundReasons(reasons)
+	if !rateLimited {
 		return
 	}
 	lateness, corrected := newLatencyHistogram(), newLatencyHistogram()

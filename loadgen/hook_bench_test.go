@@ -21,12 +21,12 @@ func (nopObserver) ObserveRequest(time.Duration, string) {}
 // (latency, send lateness and corrected latency).
 func BenchmarkRequestHook(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		qps  float64
-	}{{"max", 0}, {"rate", 10000}} {
+		name  string
+		calls int64
+	}{{"max", 0}, {"rate", 10000 * 60 / 16}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const connections = 16
-			h := newRequestHook(nopObserver{}, bc.qps, connections, time.Minute)
+			h := newRequestHook(nopObserver{}, connections).group(0, connGroup{connections: connections, calls: bc.calls}, time.Minute, nil)
 			var thread atomic.Int64
 			start := time.Now()
 			b.ReportAllocs()

@@ -14,7 +14,8 @@ import (
 // count, min and max must be those of every request together.
 func TestHookMergesConnections(t *testing.T) {
 	const connections = 4
-	h := newRequestHook(nil, 0, connections, time.Second)
+	hook := newRequestHook(nil, connections)
+	h := hook.group(0, connGroup{connections: connections}, time.Second, nil)
 	all := newLatencyHistogram()
 	start := time.Now()
 	for i := range 1000 {
@@ -27,7 +28,7 @@ func TestHookMergesConnections(t *testing.T) {
 	}
 	r := &result.Measurement{Latency: &stats.HistogramData{}}
 	percentiles := []float64{50, 90, 99}
-	h.finish(r, percentiles)
+	hook.finish(r, percentiles, nil)
 	want := all.Summary(percentiles)
 	if len(r.Latency.Percentiles) != len(percentiles) {
 		t.Fatalf("percentiles %v", r.Latency.Percentiles)
@@ -38,8 +39,8 @@ func TestHookMergesConnections(t *testing.T) {
 		}
 	}
 	merged := newLatencyHistogram()
-	for i := range h.conns {
-		merged.Merge(&h.conns[i].latency)
+	for i := range hook.conns {
+		merged.Merge(&hook.conns[i].latency)
 	}
 	if merged.Count() != 1000 || merged.minNs != all.minNs || merged.maxNs != all.maxNs || merged.sumNs != all.sumNs {
 		t.Errorf("merged count %d min %d max %d sum %d, want %d %d %d %d",

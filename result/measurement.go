@@ -5,6 +5,7 @@
 package result
 
 import (
+	"sort"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -53,6 +54,12 @@ type Measurement struct {
 	// send time, where the engine measures it.
 	SendLateness *stats.HistogramData
 
+	// ErrorReasons counts the requests that got no response (code
+	// CodeError) by why they failed ("connection refused": 998), where the
+	// engine tells; redacted like engine errors, and bounded by
+	// BoundReasons.
+	ErrorReasons map[string]int64
+
 	// Aborted is set when the run was stopped before its planned end.
 	Aborted bool
 	// Notes are caveats a reader of the result should know (e.g. wrk2's
@@ -67,6 +74,51 @@ func (r *Measurement) Requests() int64 {
 		n += c
 	}
 	return n
+}
+
+// Responses is the number of requests that got a response (an HTTP status
+// or a gRPC code, success or not): the requests latency and the achieved
+// rate are about.
+func (r *Measurement) Responses() int64 {
+	return r.Requests() - r.Codes[CodeError]
+}
+
+// MaxErrorReasons bounds the distinct failure reasons a result keeps; the
+// rest count under ReasonOther.
+const MaxErrorReasons = 16
+
+// ReasonOther collects the failure reasons beyond MaxErrorReasons.
+const ReasonOther = "other"
+
+// BoundReasons keeps the MaxErrorReasons-1 most frequent reasons and counts
+// the others under ReasonOther, so a result's size does not grow with the
+// variety of a target's failures. It returns nil for no reasons.
+func BoundReasons(reasons map[string]int64) map[string]int64 {
+	if len(reasons) == 0 {
+		return nil
+	}
+	if len(reasons) <= MaxErrorReasons {
+		return reasons
+	}
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if reasons[keys[i]] != reasons[keys[j]] {
+			return reasons[keys[i]] > reasons[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	out := make(map[string]int64, MaxErrorReasons)
+	for i, k := range keys {
+		if i < MaxErrorReasons-1 && k != ReasonOther {
+			out[k] = reasons[k]
+		} else {
+			out[ReasonOther] += reasons[k]
+		}
+	}
+	return out
 }
 
 // Errors is the number of requests that failed: transport errors and, for
