@@ -34,9 +34,14 @@ type codeCounter struct {
 	counter prometheus.Counter
 }
 
-// ObserveRequest implements result.Observer.
+// ObserveRequest implements result.Observer. The duration histogram is
+// response latency, as the run's percentiles are: a request that got no
+// response (result.CodeError) counts in perf_run_requests_total only, or a
+// target that refuses connections would fill the low buckets.
 func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
-	o.duration.Observe(latency.Seconds())
+	if code != result.CodeError {
+		o.duration.Observe(latency.Seconds())
+	}
 	o.counter(code).Inc()
 }
 

@@ -12,6 +12,7 @@ import (
 	"fortio.org/fortio/stats"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/perf-exporter/perf-exporter/config"
@@ -117,6 +118,11 @@ func TestObserverFeedsCumulativeSeries(t *testing.T) {
 	if n := testutil.CollectAndCount(c.requestDuration); n != 1 {
 		t.Errorf("histogram series = %d, want 1", n)
 	}
+	// Response latency only: the request that got no response is counted
+	// above, not observed (issue 18, item 1).
+	if n := histogramCount(t, c.requestDuration); n != 2 {
+		t.Errorf("histogram observed %d requests, want the 2 responses", n)
+	}
 	// Every outcome starts at zero so increase() sees the first one.
 	if got := testutil.CollectAndCount(c.runs); got != len(result.Outcomes) {
 		t.Errorf("perf_runs_total series = %d, want %d", got, len(result.Outcomes))
@@ -161,4 +167,19 @@ func TestExpositionPassesPromtool(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// histogramCount is the sample count of a histogram vector's only series.
+func histogramCount(t *testing.T, c prometheus.Collector) uint64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1)
+	c.Collect(ch)
+	close(ch)
+	var m dto.Metric
+	for metric := range ch {
+		if err := metric.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m.GetHistogram().GetSampleCount()
 }

@@ -77,7 +77,7 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("threshold missed: exit %d, output:\n%s", code, summary)
 	}
 	// A target that does not answer is a failure: exit 1.
-	cmd = exec.Command(bin, "run", "--url", "http://127.0.0.1:1/", "--qps", "10", "--duration", "300ms")
+	cmd = exec.Command(bin, "run", "--url", "http://127.0.0.1:1/", "--qps", "10", "--connections", "1", "--duration", "300ms")
 	if out, err := cmd.CombinedOutput(); exitCode(err) != 1 || !strings.Contains(string(out), "result: failure") {
 		t.Errorf("unreachable target: exit %d, output:\n%s", exitCode(err), out)
 	}

@@ -176,12 +176,10 @@ func (out *nighthawkOutput) result(percentiles []float64) (*result.Measurement, 
 		}
 		r.ActualDuration = d
 	}
-	sent := responses
-	if n, ok := counters[nighthawkRequests]; ok {
-		sent = n
-	}
+	// The achieved rate is of responses, as for every engine: requests
+	// sent (upstream_rq_total) include those reset or never answered.
 	if r.ActualDuration > 0 {
-		r.ActualQPS = float64(sent) / r.ActualDuration.Seconds()
+		r.ActualQPS = float64(responses) / r.ActualDuration.Seconds()
 	}
 	if err := out.startTime(r, global); err != nil {
 		return nil, err

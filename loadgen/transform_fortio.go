@@ -59,6 +59,7 @@ type fortioExtras struct {
 	Protocol                   string
 	Outcome                    string
 	Codes                      map[string]protoInt
+	ErrorReasons               map[string]protoInt
 	CorrectedDurationHistogram *fortioHistogram
 	SendLateness               *fortioHistogram
 	Notes                      []string
@@ -148,6 +149,13 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*result
 				codes[code] = int64(n)
 			}
 			r.Codes = codes
+		}
+		if len(x.ErrorReasons) > 0 {
+			reasons := make(map[string]int64, len(x.ErrorReasons))
+			for reason, n := range x.ErrorReasons {
+				reasons[reason] = int64(n)
+			}
+			r.ErrorReasons = result.BoundReasons(reasons)
 		}
 		if x.CorrectedDurationHistogram != nil {
 			if r.Corrected, notes, err = x.CorrectedDurationHistogram.data("PerfExporter.CorrectedDurationHistogram", percentiles); err != nil {

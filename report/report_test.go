@@ -50,3 +50,25 @@ func TestProgressPrintsPlainLinesOffTerminal(t *testing.T) {
 		t.Errorf("progress output %q", out)
 	}
 }
+
+// A run where nothing answered shows no latency figures, and says why the
+// requests failed (issue 18, items 1 and 11).
+func TestSummaryOfARunWithNoResponse(t *testing.T) {
+	r := &result.Measurement{Engine: "fortio", Protocol: "http1", URL: "http://t/", ActualDuration: 2 * time.Second,
+		RequestedQPS: 500, Connections: 8, Codes: map[string]int64{result.CodeError: 1000},
+		ErrorReasons: map[string]int64{"connection refused": 998, "i/o timeout": 2}}
+	doc := result.NewDocument(r, result.DocumentInfo{Profile: "run", Outcome: result.OutcomeFailure, Method: "GET"})
+	var buf bytes.Buffer
+	WriteSummary(&buf, doc)
+	out := buf.String()
+	for _, want := range []string{"1000 requests in 2s, 0.0 req/s answered", "no response: connection refused: 998, i/o timeout: 2", "latency: no response"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"p50", "avg", "latency histogram"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("summary shows %q for a run with no response:\n%s", unwanted, out)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 func WriteSummary(w io.Writer, doc *result.Document) {
 	x := &doc.PerfExporter
 	fmt.Fprintf(w, "%s %s (%s, %s)\n", x.Method, doc.URL, x.Engine, x.Protocol)
-	fmt.Fprintf(w, "%d requests in %s, %.1f req/s (requested: %s), %d connections\n",
+	fmt.Fprintf(w, "%d requests in %s, %.1f req/s answered (requested: %s), %d connections\n",
 		x.Requests, doc.ActualDuration.Round(1e6), doc.ActualQPS, doc.RequestedQPS, doc.NumConnections)
 	if len(x.Codes) > 0 {
 		codes := make([]string, 0, len(x.Codes))
@@ -30,11 +30,16 @@ func WriteSummary(w io.Writer, doc *result.Document) {
 		}
 		fmt.Fprintf(w, "codes: %s (error ratio %.4f)\n", strings.Join(parts, ", "), x.ErrorRatio)
 	}
+	if len(x.ErrorReasons) > 0 {
+		fmt.Fprintf(w, "no response: %s\n", countsByName(x.ErrorReasons))
+	}
 	if h := doc.DurationHistogram; h != nil && h.Count > 0 {
 		fmt.Fprintln(w)
 		writePercentiles(w, h, x.CorrectedDurationHistogram, x.SendLateness)
 		fmt.Fprintln(w)
 		writeHistogram(w, h)
+	} else if x.Requests > 0 {
+		fmt.Fprintln(w, "latency: no response, nothing to measure")
 	}
 	if len(x.SLO) > 0 {
 		fmt.Fprintln(w)
@@ -53,6 +58,25 @@ func WriteSummary(w io.Writer, doc *result.Document) {
 		fmt.Fprintf(w, "error: %s\n", x.Error)
 	}
 	fmt.Fprintf(w, "result: %s\n", x.Outcome)
+}
+
+// countsByName lists counts, largest first: "connection refused: 998, i/o timeout: 2".
+func countsByName(counts map[string]int64) string {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if counts[names[i]] != counts[names[j]] {
+			return counts[names[i]] > counts[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s: %d", n, counts[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func writePercentiles(w io.Writer, h, corrected, lateness *stats.HistogramData) {

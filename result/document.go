@@ -56,6 +56,10 @@ type Extras struct {
 	Codes      map[string]int64
 	Requests   int64
 	ErrorRatio float64
+	// ErrorReasons counts the requests that got no response (code "error")
+	// by why they failed, where the engine tells: at most MaxErrorReasons
+	// entries, redacted.
+	ErrorReasons map[string]int64 `json:",omitempty"`
 	// Split is the --load.split this replica ran with (1 = alone).
 	Split   int               `json:",omitempty"`
 	Headers map[string]string `json:",omitempty"` // secret values redacted
@@ -141,6 +145,7 @@ func NewDocument(r *Measurement, info DocumentInfo) *Document {
 			Codes:                      codes,
 			Requests:                   r.Requests(),
 			ErrorRatio:                 r.ErrorRatio(),
+			ErrorReasons:               r.ErrorReasons,
 			Split:                      info.Split,
 			Headers:                    info.Headers,
 			Method:                     info.Method,

@@ -76,8 +76,15 @@ func PercentileLabel(p float64) string {
 
 // Describe is a one-line summary for logs.
 func (r *Measurement) Describe() string {
-	p50, _ := r.Percentile(50)
-	p99, _ := r.Percentile(99)
-	return fmt.Sprintf("%d requests in %s, %.1f req/s, p50 %.3gms p99 %.3gms, error ratio %.4f",
-		r.Requests(), r.ActualDuration.Round(1e6), r.ActualQPS, p50*1e3, p99*1e3, r.ErrorRatio())
+	latency := "no response"
+	p50, ok50 := r.Percentile(50)
+	p99, ok99 := r.Percentile(99)
+	switch {
+	case ok50 && ok99:
+		latency = fmt.Sprintf("p50 %.3gms p99 %.3gms", p50*1e3, p99*1e3)
+	case r.Responses() > 0:
+		latency = "p50/p99 not measured"
+	}
+	return fmt.Sprintf("%d requests in %s, %.1f req/s answered, %s, error ratio %.4f",
+		r.Requests(), r.ActualDuration.Round(1e6), r.ActualQPS, latency, r.ErrorRatio())
 }

@@ -88,6 +88,11 @@ func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Pr
 	} else {
 		log.Info("run finished", "outcome", doc.PerfExporter.Outcome, "summary", finished.Measured.Describe())
 	}
+	if reasons := doc.PerfExporter.ErrorReasons; len(reasons) > 0 {
+		// Once per run, however many requests failed: the engine's own
+		// per-request lines are silenced.
+		log.Warn("requests got no response", "failed", doc.PerfExporter.Codes[result.CodeError], "reasons", reasons)
+	}
 	var bulk *result.Measurement
 	if obs.n.Load() == 0 {
 		// The engine reported at the end only: its requests are recorded

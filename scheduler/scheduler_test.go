@@ -2,11 +2,14 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -476,5 +479,56 @@ profiles:
 			t.Logf("%s: %s %q", d.PerfExporter.RunID, d.PerfExporter.Outcome, d.PerfExporter.Error)
 		}
 		t.Errorf("want one document saying \"aborted: shutdown\"")
+	}
+}
+
+// refusedEngine "runs" against a target that refuses every connection.
+type refusedEngine struct{}
+
+func (refusedEngine) Run(_ context.Context, _ config.Profile, _ result.Observer) (*result.Measurement, error) {
+	return &result.Measurement{Engine: "refused", StartTime: time.Now(), ActualDuration: time.Second,
+		Codes:        map[string]int64{result.CodeError: 1002},
+		ErrorReasons: map[string]int64{"connection refused": 1000, "i/o timeout": 2}}, nil
+}
+
+// Failed requests are logged once per run, counted by reason, through the
+// daemon's logger (issue 18, item 11).
+func TestFailureReasonsAreLoggedOncePerRun(t *testing.T) {
+	var buf testutil.SyncBuffer
+	rec := newFakeRecorder()
+	s := New(Options{
+		Engines:  func(*config.Config, string) (loadgen.Engine, error) { return refusedEngine{}, nil },
+		Recorder: rec,
+		Logger:   slog.New(slog.NewJSONHandler(&buf, nil)),
+	})
+	cfg := testConfig(t, `
+profiles:
+  - name: down
+    schedule: "@every 1h"
+    run_on_start: true
+    target: {url: "http://127.0.0.1:1/"}
+`)
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	testutil.WaitFor(t, 15*time.Second, "the run", func() bool { return rec.count("down", result.OutcomeFailure) >= 1 })
+	s.Stop(context.Background())
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["msg"] == "requests got no response" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d lines about failed requests, want 1:\n%s", len(lines), buf.String())
+	}
+	reasons, _ := lines[0]["reasons"].(map[string]any)
+	if reasons["connection refused"] != 1000.0 || reasons["i/o timeout"] != 2.0 || lines[0]["failed"] != 1002.0 || lines[0]["profile"] != "down" {
+		t.Errorf("log line %v", lines[0])
 	}
 }

@@ -48,6 +48,7 @@ func (r testRun) doc() *result.Document {
 	var verdicts []result.Verdict
 	if r.outcome == result.OutcomeFailure {
 		res.Codes = map[string]int64{result.CodeError: 12}
+		res.ErrorReasons = map[string]int64{"connection refused": 12}
 		res.ActualQPS = 0
 	} else {
 		// A long-tailed latency from 2 ms to 40 ms (times scale), over

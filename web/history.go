@@ -73,6 +73,10 @@ type runPage struct {
 	// Percentiles lines up measured and corrected latency.
 	Percentiles []percentileRow
 	Codes       []codeCount
+	// NoResponse is set when requests were sent and none was answered.
+	NoResponse bool
+	// Reasons counts the requests that got no response by reason.
+	Reasons []codeCount
 }
 
 type percentileRow struct {
@@ -120,6 +124,13 @@ func newRunPage(d *result.Document) runPage {
 		p.Codes = append(p.Codes, c)
 	}
 	slices.SortFunc(p.Codes, func(a, b codeCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code))
+	})
+	p.NoResponse = total > 0 && codes[result.CodeError]+codes["-1"] == total
+	for reason, n := range d.PerfExporter.ErrorReasons {
+		p.Reasons = append(p.Reasons, codeCount{Code: reason, Count: n})
+	}
+	slices.SortFunc(p.Reasons, func(a, b codeCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code))
 	})
 	return p

@@ -23,7 +23,6 @@ var templateFiles embed.FS
 
 var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"ms":      formatLatency,
-	"latency": latencyOf,
 	"percent": formatPercent,
 	"rps":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"seconds": func(s float64) string { return strconv.FormatFloat(s, 'f', 1, 64) + " s" },

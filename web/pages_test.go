@@ -257,7 +257,7 @@ func TestRunPage(t *testing.T) {
 	}
 
 	status, body, _ = get(t, srv.URL+"/runs/checkout-3")
-	if status != http.StatusOK || !strings.Contains(text(parsePage(t, body)), "No latency was measured") {
+	if status != http.StatusOK || !strings.Contains(text(parsePage(t, body)), "No response: none of the 12 requests was answered") {
 		t.Errorf("failed run's page: status %d, %s", status, body)
 	}
 	status, body, _ = get(t, srv.URL+"/runs/nope")
@@ -293,5 +293,34 @@ func TestReloadReachesTheLandingPage(t *testing.T) {
 	}
 	if s := baselineLine(); !strings.Contains(s, "median of the last 2 successful runs") {
 		t.Errorf("after a reload to baseline_runs 2: %s", s)
+	}
+}
+
+// A run whose every request failed shows "no response" where a latency
+// would be, never a number, and why the requests failed (issue 18, item 1).
+func TestPagesSayNoResponse(t *testing.T) {
+	st := openHistory(t, apiRuns...)
+	last, err := st.Get(context.Background(), "checkout-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, st, profileStatus("checkout", last))
+	_, body, _ := get(t, srv.URL+"/")
+	page := parsePage(t, body)
+	rows := findAll(page, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(text(n), "failure") })
+	if len(rows) != 2 { // the profile's last run, and its line in the history
+		t.Fatalf("%d rows of the failed run, want 2:\n%s", len(rows), body)
+	}
+	for _, row := range rows {
+		if got := strings.Count(text(row), "no response"); got != 2 {
+			t.Errorf("row %q: p50 and p99 should each say no response", text(row))
+		}
+	}
+	_, body, _ = get(t, srv.URL+"/runs/checkout-3")
+	s := text(parsePage(t, body))
+	for _, want := range []string{"0.0 req/s answered", "No response: none of the 12 requests was answered", "connection refused 12"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the run page does not show %q:\n%s", want, s)
+		}
 	}
 }

@@ -39,6 +39,16 @@ type RunView struct {
 	Latency     map[string]float64 `json:"latency_seconds"`
 }
 
+// LatencyText formats a percentile of the run for the pages: "no
+// response" when requests were sent and none was answered (nothing to
+// measure, which a number would hide), "–" when it was not measured.
+func (v RunView) LatencyText(label string) string {
+	if len(v.Latency) == 0 && v.Requests > 0 {
+		return "no response"
+	}
+	return latencyOf(v.Latency, label)
+}
+
 func profileViews(statuses []ProfileStatus) []ProfileView {
 	out := make([]ProfileView, 0, len(statuses))
 	for _, st := range statuses {
