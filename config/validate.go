@@ -281,11 +281,11 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 	}
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
 	if p.Engine == EngineFortio || p.Engine == "" {
-		if err := CheckRateShape(l.QPS, l.Connections, l.Duration.D(), "load.duration"); err != nil {
+		if err := CheckRateShape(l.QPS, l.Connections, l.Duration.D(), ProfileRate); err != nil {
 			v.errorf(append(at, "qps"), "%s: %v", ctx, err)
 		}
 		if w := l.Warmup.D(); w > 0 {
-			if err := CheckRateShape(l.QPS, l.Connections, w, "load.warmup"); err != nil {
+			if err := CheckRateShape(l.QPS, l.Connections, w, ProfileWarmupRate); err != nil {
 				v.errorf(append(at, "warmup"), "%s: %v", ctx, err)
 			}
 		}

@@ -40,14 +40,14 @@ func (f *Fortio) Run(ctx context.Context, p config.Profile, obs result.Observer)
 		return f.runGRPC(ctx, p, obs)
 	}
 	if w := p.Load.Warmup.D(); w > 0 {
-		if _, err := runPhase(ctx, p, w, "load.warmup", nil, httpGroup(p)); err != nil {
+		if _, err := runPhase(ctx, p, w, config.ProfileWarmupRate, nil, httpGroup(p)); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 		if ctx.Err() != nil {
 			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
 		}
 	}
-	ph, err := runPhase(ctx, p, p.Load.Duration.D(), "load.duration", obs, httpGroup(p))
+	ph, err := runPhase(ctx, p, p.Load.Duration.D(), config.ProfileRate, obs, httpGroup(p))
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +126,12 @@ type connGroup struct {
 // runner with the rate that spreads its calls evenly from the start of the
 // duration to its end. A run that cannot give every connection two
 // requests is refused (config.CheckRateShape).
-func planGroups(p config.Profile, d time.Duration, durationField string) ([]connGroup, error) {
+func planGroups(p config.Profile, d time.Duration, fields config.RateFields) ([]connGroup, error) {
 	l := p.Load
 	if l.QPS <= 0 {
 		return []connGroup{{connections: l.Connections}}, nil
 	}
-	if err := config.CheckRateShape(l.QPS, l.Connections, d, durationField); err != nil {
+	if err := config.CheckRateShape(l.QPS, l.Connections, d, fields); err != nil {
 		return nil, err
 	}
 	n := config.RateRequests(l.QPS, d)
@@ -157,8 +157,8 @@ type phase struct {
 
 // runPhase runs the profile's load for d on its connections, split into
 // groups. A group that fails stops the others.
-func runPhase(ctx context.Context, p config.Profile, d time.Duration, durationField string, obs result.Observer, run groupRunner) (*phase, error) {
-	groups, err := planGroups(p, d, durationField)
+func runPhase(ctx context.Context, p config.Profile, d time.Duration, fields config.RateFields, obs result.Observer, run groupRunner) (*phase, error) {
+	groups, err := planGroups(p, d, fields)
 	if err != nil {
 		return nil, err
 	}

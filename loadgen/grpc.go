@@ -38,14 +38,14 @@ func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs result.Obser
 		return nil, err
 	}
 	if w := p.Load.Warmup.D(); w > 0 {
-		if _, err := runPhase(ctx, p, w, "load.warmup", nil, grpcGroup(p, dial)); err != nil {
+		if _, err := runPhase(ctx, p, w, config.ProfileWarmupRate, nil, grpcGroup(p, dial)); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 		if ctx.Err() != nil {
 			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
 		}
 	}
-	ph, err := runPhase(ctx, p, p.Load.Duration.D(), "load.duration", obs, grpcGroup(p, dial))
+	ph, err := runPhase(ctx, p, p.Load.Duration.D(), config.ProfileRate, obs, grpcGroup(p, dial))
 	if err != nil {
 		return nil, err
 	}

@@ -136,6 +136,9 @@ func New(opts Options) *Scheduler {
 // flight finish with the definition they started with. Profiles that are
 // new and set run_on_start run now.
 func (s *Scheduler) Apply(cfg *config.Config) error {
+	if err := checkShares(cfg, s.opts.Split); err != nil {
+		return err
+	}
 	startNow, err := s.reconcile(cfg)
 	for _, p := range startNow {
 		s.launchOrSkip(p, s.opts.Now(), "start")
@@ -339,4 +342,34 @@ func jitter(ctx context.Context, max time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// checkShares refuses a config with a profile whose share of the load this
+// replica sends (--load.split) cannot be sent as asked: config validation
+// checks the whole profile, but 1/N of its rate over 1/N of its
+// connections may hold fewer than two requests per connection.
+func checkShares(cfg *config.Config, split int) error {
+	if split <= 1 {
+		return nil
+	}
+	var errs []error
+	for _, p := range cfg.Profiles {
+		if p.Engine != config.EngineFortio && p.Engine != "" {
+			continue
+		}
+		share := SplitProfile(p, split).Load
+		for _, d := range []struct {
+			fields config.RateFields
+			d      time.Duration
+		}{{config.ProfileRate, share.Duration.D()}, {config.ProfileWarmupRate, share.Warmup.D()}} {
+			if d.d <= 0 {
+				continue
+			}
+			if err := config.CheckRateShape(share.QPS, share.Connections, d.d, d.fields); err != nil {
+				errs = append(errs, fmt.Errorf("profile %q with --load.split=%d: this replica's share is %g qps on %d connections: %w",
+					p.Name, split, share.QPS, share.Connections, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

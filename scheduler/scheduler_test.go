@@ -532,3 +532,39 @@ profiles:
 		t.Errorf("log line %v", lines[0])
 	}
 }
+
+// With --load.split each replica sends a share of every profile: a share
+// that cannot keep its connections busy is refused when the config is
+// applied, at start or reload, not run short (issue 18, item 3).
+func TestSplitShareIsChecked(t *testing.T) {
+	s := New(Options{
+		Engines:  func(*config.Config, string) (loadgen.Engine, error) { return &sleepEngine{}, nil },
+		Recorder: newFakeRecorder(),
+		Split:    3,
+	})
+	defer s.Stop(context.Background())
+	cfg := testConfig(t, `
+profiles:
+  - name: thin
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {qps: 16, connections: 8, duration: 1s}
+`)
+	err := s.Apply(cfg)
+	if err == nil || !strings.Contains(err.Error(), `profile "thin" with --load.split=3: this replica's share is 5.333333333333333 qps on 3 connections: load.qps 5.333333333333333 over load.duration 1s is 5 requests, fewer than 2 for each of the 3 load.connections`) {
+		t.Errorf("Apply: %v", err)
+	}
+	if len(s.Statuses()) != 0 {
+		t.Errorf("a refused config was applied: %+v", s.Statuses())
+	}
+	ok := testConfig(t, `
+profiles:
+  - name: thick
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {qps: 30, connections: 8, duration: 1s}
+`)
+	if err := s.Apply(ok); err != nil {
+		t.Errorf("Apply: %v", err)
+	}
+}
