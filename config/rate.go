@@ -31,7 +31,9 @@ var (
 // otherwise run longer than asked, on fewer connections than asked, or send
 // fewer requests than asked. qps 0 (as fast as possible) always fits.
 func CheckRateShape(qps float64, connections int, d time.Duration, f RateFields) error {
-	if qps <= 0 || connections < 1 || d <= 0 {
+	// A rate that is not a positive finite number, or no connections or
+	// duration, is reported by the checks of those settings.
+	if !(qps > 0) || math.IsInf(qps, 0) || connections < 1 || d <= 0 {
 		return nil
 	}
 	n := RateRequests(qps, d)
