@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -178,17 +180,21 @@ func listen(flags *web.FlagConfig) (listeners []net.Listener, err error) {
 	return listeners, nil
 }
 
-// vsockPort reads the port of vsock://:PORT.
+// vsockPort reads the port of vsock://:PORT, as exporter-toolkit does.
 func vsockPort(address string) (uint32, error) {
-	_, port, err := net.SplitHostPort(strings.TrimPrefix(address, "vsock://"))
+	uri, err := url.Parse(address)
 	if err != nil {
 		return 0, err
 	}
-	var n uint32
-	if _, err := fmt.Sscan(port, &n); err != nil {
+	_, port, err := net.SplitHostPort(uri.Host)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(port, 10, 32)
+	if err != nil {
 		return 0, fmt.Errorf("port %q: %w", port, err)
 	}
-	return n, nil
+	return uint32(n), nil
 }
 
 // schedulerPart runs the schedule; at shutdown it aborts the runs in

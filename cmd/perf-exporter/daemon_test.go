@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
@@ -69,4 +70,21 @@ func reloadSuccessful(t *testing.T, reg *prometheus.Registry) float64 {
 	}
 	t.Fatal("no perf_exporter_config_last_reload_successful")
 	return 0
+}
+
+func TestListenErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"vsock://:notaport", "--web.listen-address vsock://:notaport"},
+		{"256.0.0.1:0", "--web.listen-address 256.0.0.1:0"},
+	} {
+		addrs, systemd, webConfig := []string{tc.addr}, false, ""
+		_, err := listen(&web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfig})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("listen(%s): %v, want an error starting %q", tc.addr, err, tc.want)
+		}
+	}
+	addrs, systemd, webConfig := []string{"127.0.0.1:0"}, false, "/nonexistent/web.yml"
+	if _, err := listen(&web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}); err == nil || !strings.Contains(err.Error(), "--web.config.file /nonexistent/web.yml") {
+		t.Errorf("listen with a missing web config: %v", err)
+	}
 }
