@@ -140,6 +140,18 @@ func (f *runFlags) check() error {
 	case f.maxErrorRatioSet && !(f.maxErrorRatio >= 0 && f.maxErrorRatio <= 1): // NaN fails both
 		return fmt.Errorf("--max-error-ratio must be between 0 and 1, got %g", f.maxErrorRatio)
 	}
+	if f.engine == config.EngineFortio {
+		// As config validation does for a profile, in the flags' names.
+		for _, d := range []struct {
+			flag string
+			d    time.Duration
+		}{{"--duration", f.duration}, {"--warmup", f.warmup}} {
+			fields := config.RateFields{QPS: "--qps", Connections: "--connections", Duration: d.flag}
+			if err := config.CheckRateShape(f.qps, f.connections, d.d, fields); err != nil {
+				return err
+			}
+		}
+	}
 	if f.jsonOut != "" && f.jsonOut != "-" {
 		if err := checkWritable(f.jsonOut); err != nil {
 			return fmt.Errorf("--json %s: %w", f.jsonOut, err)

@@ -52,6 +52,10 @@ func TestRunFlagsOutOfRange(t *testing.T) {
 		{[]string{"--max-latency", "p99=0s"}, `run: --max-latency "p99=0s": the latency must be positive`},
 		{[]string{"--json", filepath.Join(dir, "missing", "out.json")},
 			"run: --json " + filepath.Join(dir, "missing", "out.json") + ": open " + filepath.Join(dir, "missing", "out.json") + ": no such file or directory"},
+		// Runs that cannot last their duration at their rate (issue 18, item 3).
+		{[]string{"--qps", "1", "--connections", "50", "--duration", "1s"}, "run: --qps 1 over --duration 1s is 1 request(s): a run needs at least 2 (one at its start, one at its end); raise --qps or --duration"},
+		{[]string{"--qps", "0.2", "--duration", "1s"}, "run: --qps 0.2 over --duration 1s is 0 request(s): a run needs at least 2 (one at its start, one at its end); raise --qps or --duration"},
+		{[]string{"--qps", "20", "--duration", "10s", "--warmup", "500ms"}, "run: --qps 20 over --warmup 500ms is 10 requests, fewer than 2 for each of the 8 --connections (each connection sends at the run's start and at its end): use at most 5 connections, or raise --qps or --warmup"},
 		{[]string{"--engine", "wrk", "--protocol", "http2"}, `run: profile "run": protocol http2 needs engine fortio or nighthawk (wrk speaks HTTP/1.1 only)`},
 	} {
 		err := parseRunFlags(t, append([]string{"--url", "http://127.0.0.1:1/"}, tc.args...)...)
@@ -66,6 +70,7 @@ func TestRunFlagsInRange(t *testing.T) {
 	for _, args := range [][]string{
 		{},
 		{"--qps", "0", "--duration", "10ms", "--max-error-ratio", "0", "--max-latency", "p99.9=250ms"},
+		{"--qps", "20", "--duration", "1s"},
 		{"--json", out},
 		{"--json", "-"},
 	} {
