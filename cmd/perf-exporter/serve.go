@@ -61,15 +61,18 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	// Everything serve starts stops with ctx: a start-up error cancels it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cfgSource, err := loadServeConfig(ctx, logger, f.configFile)
-	if err != nil {
-		return err
-	}
-	cfg := cfgSource.current()
+	// Bind first: with the port taken (a second instance, a crash loop)
+	// nothing starts, not even the demo target.
 	listeners, err := listen(f.web)
 	if err != nil {
 		return err
 	}
+	cfgSource, err := loadServeConfig(ctx, logger, f.configFile)
+	if err != nil {
+		closeListeners(listeners)
+		return err
+	}
+	cfg := cfgSource.current()
 
 	st, err := store.Open(f.storagePath, store.Options{MaxRuns: cfg.Global.Retention.MaxRuns, MaxAge: cfg.Global.Retention.MaxAge.D(), Logger: logger})
 	if err != nil {
