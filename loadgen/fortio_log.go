@@ -37,8 +37,8 @@ var fortioLogs = sync.OnceValue(func() *fortioLogSink {
 })
 
 // fortioLogSink keeps, per registered fortio run and connection, the reason
-// of the first error fortio logged since that connection's last request
-// ended.
+// of the last error fortio logged for that connection that no failed
+// request has taken yet.
 type fortioLogSink struct {
 	mu   sync.Mutex
 	next int64
@@ -93,7 +93,10 @@ func (s *fortioLogSink) Write(p []byte) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pending := s.runs[*line.Run]; *line.Thread >= 0 && *line.Thread < len(pending) && pending[*line.Thread] == "" {
+	// The latest line wins: a line left over from fortio's unmeasured
+	// first request on the connection is replaced by the failed request's
+	// own.
+	if pending := s.runs[*line.Run]; *line.Thread >= 0 && *line.Thread < len(pending) {
 		pending[*line.Thread] = failureReason(line.Msg, errText)
 	}
 	return len(p), nil
@@ -120,7 +123,7 @@ func failureReason(msg, err string) string {
 		r = reasonUnknown
 	}
 	if len(r) > maxReasonLength {
-		r = r[:maxReasonLength]
+		r = strings.ToValidUTF8(r[:maxReasonLength], "")
 	}
 	return r
 }
