@@ -21,6 +21,13 @@ type Config struct {
 	Grafana         *Grafana                      `yaml:"grafana"`
 	Profiles        []Profile                     `yaml:"profiles"`
 	EnvironmentSets map[string][]EnvironmentQuery `yaml:"environment_sets"`
+	// EnvironmentSetFiles are globs of files holding more environment
+	// sets (as `dashboards import --environment-set` writes them), relative
+	// to the config file. Their sets are merged into EnvironmentSets.
+	EnvironmentSetFiles []string `yaml:"environment_set_files"`
+
+	// included are the set files read, for the reload checksum.
+	included []includedFile
 }
 
 // Global settings apply to every profile.
@@ -79,6 +86,18 @@ type EnvironmentQuery struct {
 	Name       string `yaml:"name"`
 	Query      string `yaml:"query"`
 	Prometheus string `yaml:"prometheus"`
+	// Aggregate (sum, avg, max or min) reduces a query's series to one
+	// value per point: the query runs as aggregate(query). Empty runs the
+	// query as written, which must then return one series.
+	Aggregate string `yaml:"aggregate"`
+}
+
+// Expr is the PromQL that runs: the query wrapped in its aggregate.
+func (q EnvironmentQuery) Expr() string {
+	if q.Aggregate == "" {
+		return q.Query
+	}
+	return q.Aggregate + "(" + q.Query + ")"
 }
 
 // Grafana is where boards are provisioned.

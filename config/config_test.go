@@ -115,9 +115,18 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-deferred.yaml:13: profile "short": load.duration must be at least 10ms, got 1ns`,
 		}},
 		{"bad-environment-queries.yaml", []string{
-			`testdata/bad-environment-queries.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "without-team" (set it in its environment_vars; built in: istio_namespace, linkerd_namespace, namespace, node, rate_interval, workload)`,
+			`testdata/bad-environment-queries.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "without-team" (set it in its environment_vars; built in: interval, interval_ms, istio_namespace, linkerd_namespace, namespace, node, range, range_ms, range_s, rate_interval, workload)`,
 			`testdata/bad-environment-queries.yaml:6: environment set "custom": query "broken": not valid PromQL: 1:16: parse error: unclosed left parenthesis`,
 			`testdata/bad-environment-queries.yaml:9: environment set "unused": query "broken_too": not valid PromQL: 1:14: parse error: unexpected end of input`,
+		}},
+		{"bad-set-files.yaml", []string{
+			`testdata/bad-set-files.yaml:3: environment_set_files: testdata/sets/missing.yaml does not exist`,
+			`testdata/bad-set-files.yaml:6: environment set "mine": query "a": aggregate "median" must be one of sum, avg, max, min`,
+			`testdata/sets/board.yaml:5: environment set "board": query "rate": unknown prometheus source "nowhere"`,
+			`testdata/sets/board.yaml:7: environment set "board": query "broken": not valid PromQL: 1:16: parse error: unclosed left parenthesis`,
+			`testdata/sets/board.yaml:8: environment set "board": query 3 needs both name and query`,
+			`testdata/sets/board.yaml:9: unknown key "qeury" in an environment query`,
+			`testdata/sets/board.yaml:10: environment set "mine" is also defined under environment_sets in testdata/bad-set-files.yaml`,
 		}},
 		{"bad-zeros.yaml", []string{
 			`testdata/bad-zeros.yaml:2: global.max_concurrent_runs must not be 0: leave it out for the default, 1`,

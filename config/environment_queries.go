@@ -12,8 +12,9 @@ import (
 
 // EnvironmentBuiltinVars are the template variables a query may use without
 // the profile setting them: the defaults of environment.DefaultVars, and
-// rate_interval, which is derived. A test keeps the two lists equal.
-var EnvironmentBuiltinVars = []string{"istio_namespace", "linkerd_namespace", "namespace", "node", "rate_interval", "workload"}
+// rate_interval and the window variables (environment.WindowVarNames), which
+// are derived. A test keeps the two lists equal.
+var EnvironmentBuiltinVars = []string{"interval", "interval_ms", "istio_namespace", "linkerd_namespace", "namespace", "node", "range", "range_ms", "range_s", "rate_interval", "workload"}
 
 // environmentPlaceholder is the ${name} syntax environment.Expand fills.
 var environmentPlaceholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -41,6 +42,10 @@ func (v *validator) environmentQueries(c *Config) {
 				continue // reported with the set
 			}
 			at := path("environment_sets", set, i, "query")
+			expr := q.Expr()
+			if !slices.Contains(EnvironmentAggregates, q.Aggregate) {
+				expr = q.Query // the aggregate is reported on its own
+			}
 			ctx := fmt.Sprintf("environment set %s: query %q", shorten(set), q.Name)
 			reported := map[string]bool{}
 			users := 0
@@ -49,7 +54,7 @@ func (v *validator) environmentQueries(c *Config) {
 					continue
 				}
 				users++
-				expanded, missing := expandForCheck(q.Query, p.EnvironmentVars)
+				expanded, missing := expandForCheck(expr, p.EnvironmentVars)
 				if len(missing) > 0 {
 					v.errorf(at, "%s: unknown template variable ${%s} for profile %q (set it in its environment_vars; built in: %s)",
 						ctx, strings.Join(missing, "}, ${"), p.Name, strings.Join(EnvironmentBuiltinVars, ", "))
@@ -61,7 +66,7 @@ func (v *validator) environmentQueries(c *Config) {
 				}
 			}
 			if users == 0 { // no variables to judge by, but the syntax can be checked
-				expanded, _ := expandForCheck(q.Query, nil)
+				expanded, _ := expandForCheck(expr, nil)
 				if err := checkPromQL(expanded); err != "" {
 					v.errorf(at, "%s: %s", ctx, err)
 				}
@@ -82,8 +87,10 @@ func expandForCheck(query string, vars map[string]string) (string, []string) {
 			return promqlEscaper.Replace(v)
 		}
 		switch {
-		case name == "rate_interval":
+		case name == "rate_interval" || name == "interval" || name == "range":
 			return "1m"
+		case name == "interval_ms" || name == "range_ms" || name == "range_s":
+			return "60"
 		case slices.Contains(EnvironmentBuiltinVars, name) || vars == nil:
 			return "x"
 		}

@@ -17,6 +17,7 @@ func TestEnvironmentBuiltinVarsMatchTheEnvironmentPackage(t *testing.T) {
 		want = append(want, name)
 	}
 	want = append(want, environment.VarRateInterval)
+	want = append(want, environment.WindowVarNames()...)
 	sort.Strings(want)
 	if !slices.Equal(config.EnvironmentBuiltinVars, want) {
 		t.Errorf("config.EnvironmentBuiltinVars = %v, environment fills %v", config.EnvironmentBuiltinVars, want)

@@ -78,14 +78,23 @@ func Parse(data []byte, filename string) (*Config, error) {
 		errs = append(errs, Error{File: filename, Line: documentRoot(&next).Line,
 			Msg: "a second YAML document (after ---) is not read: put the whole config in one document"})
 	}
+	origins, ferrs := cfg.includeSetFiles(filename, documentRoot(&root))
+	errs = append(errs, ferrs...)
 	errs = append(errs, wholeNumbers(filename, documentRoot(&root))...)
 	errs = append(errs, explicitZeros(filename, documentRoot(&root))...)
 	cfg.ApplyDefaults()
-	v := &validator{file: filename, root: documentRoot(&root)}
+	v := &validator{file: filename, root: documentRoot(&root), origins: origins}
 	v.config(cfg)
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		// The config file's errors first, then each set file's, each in
+		// line order.
+		sort.SliceStable(errs, func(i, j int) bool {
+			if a, b := errs[i].File, errs[j].File; a != b {
+				return a == filename || b != filename && a < b
+			}
+			return errs[i].Line < errs[j].Line
+		})
 		return nil, errs
 	}
 	return cfg, nil

@@ -45,16 +45,33 @@ func (f *File) Reload() (*Config, bool, error) {
 	if err != nil {
 		return f.current, false, fmt.Errorf("reading config: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	if f.current != nil && sum == f.checksum {
-		return f.current, false, nil
-	}
+	// Parsed before comparing: the checksum covers the environment set
+	// files the config includes, and which files those are is in the
+	// config.
 	cfg, err := Parse(data, f.path)
 	if err != nil {
 		return f.current, false, err
 	}
+	sum := cfg.checksum(data)
+	if f.current != nil && sum == f.checksum {
+		return f.current, false, nil
+	}
 	f.current, f.checksum = cfg, sum
 	return cfg, true, nil
+}
+
+// checksum identifies a config's content: the file's bytes and those of
+// every environment set file it included, with their names.
+func (c *Config) checksum(data []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(data)
+	for _, f := range c.included {
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", f.path, len(f.data))
+		h.Write(f.data)
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
 }
 
 // Validate checks a config built in code (the run command, the demo) with

@@ -38,12 +38,15 @@ type validator struct {
 	file string
 	root *yaml.Node
 	errs Errors
+	// origins are the sets read from environment set files.
+	origins map[string]setOrigin
 }
 
 // errorf records a problem at the YAML node the path leads to (or the
 // deepest node of it that exists).
 func (v *validator) errorf(path []any, format string, args ...any) {
-	v.errs = append(v.errs, Error{File: v.file, Line: lineOf(v.root, path), Msg: fmt.Sprintf(format, args...)})
+	file, line := v.where(path)
+	v.errs = append(v.errs, Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 // lineOf walks mapping keys (string) and sequence indexes (int).
@@ -84,6 +87,7 @@ func (v *validator) config(c *Config) {
 	v.global(&c.Global)
 	v.environment(c)
 	v.environmentQueries(c)
+	v.environmentAggregates(c)
 	sources := map[string]bool{}
 	for i, s := range c.Prometheus {
 		at := path("prometheus", i)

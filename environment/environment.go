@@ -96,7 +96,7 @@ func (e *Environment) ApplyConfig(cfg *config.Config) {
 	for name, queries := range cfg.EnvironmentSets {
 		set := Set{Name: name}
 		for _, q := range queries {
-			set.Queries = append(set.Queries, Query{Name: q.Name, Template: q.Query, Prometheus: q.Prometheus})
+			set.Queries = append(set.Queries, Query{Name: q.Name, Template: q.Expr(), Prometheus: q.Prometheus})
 		}
 		sets[name] = set
 	}

@@ -113,6 +113,7 @@ func planQueries(p config.Profile, sources []*source, sets map[string]Set, margi
 			}
 			if pq.err == "" {
 				vars := templateVars(p.EnvironmentVars, rateInterval(pq.src.scrapeInterval, window))
+				addWindowVars(vars, pq.src.scrapeInterval, window)
 				query, err := Expand(q.Template, vars)
 				if err != nil {
 					pq.err = err.Error()
