@@ -42,11 +42,19 @@ type Runs struct {
 	lateness  map[string]prometheus.Metric // profile → schedule lateness
 	profiles  map[string][]prometheus.Metric
 	misses    map[string]*objectiveStreaks
+	shard     string // perf_profile_info's shard label
 }
 
+// Option configures Runs.
+type Option func(*Runs)
+
+// WithShard sets perf_profile_info's shard label: INDEX/COUNT of the shard
+// that owns the replica's profiles (--profiles.shard), empty without one.
+func WithShard(shard string) Option { return func(c *Runs) { c.shard = shard } }
+
 // NewRuns creates the collector; register it on a registry.
-func NewRuns() *Runs {
-	return &Runs{
+func NewRuns(opts ...Option) *Runs {
+	c := &Runs{
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "perf_run_request_duration_seconds",
 			Help:                            "Latency of every request of every run, cumulative across runs.",
@@ -71,6 +79,10 @@ func NewRuns() *Runs {
 		profiles:  map[string][]prometheus.Metric{},
 		misses:    map[string]*objectiveStreaks{},
 	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 var (
@@ -88,7 +100,7 @@ var (
 	descSchedLateness   = gaugeDesc("perf_run_schedule_lateness_seconds", "How late the last run started after its scheduled tick.")
 	descBaseline        = gaugeDesc("perf_run_latency_baseline_seconds", "Median of the latency percentiles of the last successful runs.", "percentile")
 	descEnvironment     = gaugeDesc("perf_environment_value", "Environment query averaged over the window of the last completed run.", "set", "name")
-	descProfileInfo     = gaugeDesc("perf_profile_info", "Configured profiles; the target is scheme://host/path.", "engine", "protocol", "target")
+	descProfileInfo     = gaugeDesc("perf_profile_info", "Configured profiles; the target is scheme://host/path; shard is the INDEX/COUNT of the replica that runs the profile (--profiles.shard), empty without sharding.", "engine", "protocol", "target", "shard")
 	descSLOLatency      = gaugeDesc("perf_profile_slo_latency_seconds", "Configured latency objective per percentile.", "percentile")
 	descSLOErrorRatio   = gaugeDesc("perf_profile_slo_error_ratio", "Configured error ratio objective.")
 	descProfileInterval = gaugeDesc("perf_profile_schedule_interval_seconds", "Longest time between two scheduled runs of the profile, over a full cycle of its schedule.")
@@ -147,7 +159,7 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 	for _, p := range profiles {
 		keep[p.Name] = true
 		ms := []prometheus.Metric{
-			gauge(descProfileInfo, 1, p.Name, p.Engine, p.Target.Protocol, config.PublicURL(p.Target.URL)),
+			gauge(descProfileInfo, 1, p.Name, p.Engine, p.Target.Protocol, config.PublicURL(p.Target.URL), c.shard),
 		}
 		for key, objective := range p.SLO.Latency {
 			ms = append(ms, gauge(descSLOLatency, objective.D().Seconds(), p.Name, normalisePercentile(key)))

@@ -58,9 +58,9 @@ perf_run_error_ratio{profile="checkout"} 0.01
 # HELP perf_run_last_success_timestamp_seconds End time of the last successful run.
 # TYPE perf_run_last_success_timestamp_seconds gauge
 perf_run_last_success_timestamp_seconds{profile="checkout"} 1.700000002e+09
-# HELP perf_profile_info Configured profiles; the target is scheme://host/path.
+# HELP perf_profile_info Configured profiles; the target is scheme://host/path; shard is the INDEX/COUNT of the replica that runs the profile (--profiles.shard), empty without sharding.
 # TYPE perf_profile_info gauge
-perf_profile_info{engine="fortio",profile="checkout",protocol="http1",target="http://shop:8080/cart"} 1
+perf_profile_info{engine="fortio",profile="checkout",protocol="http1",shard="",target="http://shop:8080/cart"} 1
 # HELP perf_profile_slo_latency_seconds Configured latency objective per percentile.
 # TYPE perf_profile_slo_latency_seconds gauge
 perf_profile_slo_latency_seconds{percentile="99",profile="checkout"} 0.25

@@ -34,6 +34,7 @@ type serveFlags struct {
 	configFile  string
 	storagePath string
 	split       int
+	shard       string
 	web         *web.FlagConfig
 }
 
@@ -43,6 +44,7 @@ func serveCommand(app *kingpin.Application) command {
 	cmd.Flag("config.file", "Config file. Without one, a demo runs against the built-in target.").StringVar(&f.configFile)
 	cmd.Flag("storage.path", "Directory of the run history.").Default("perf-exporter-data").StringVar(&f.storagePath)
 	cmd.Flag("load.split", "Number of replicas sharing the load: this one sends 1/N of every profile's rate and connections.").Default("1").IntVar(&f.split)
+	cmd.Flag("profiles.shard", "INDEX/COUNT: this replica runs only the profiles that hash to shard INDEX of COUNT (0 ≤ INDEX < COUNT), each at its full rate. Excludes --load.split.").PlaceHolder("INDEX/COUNT").StringVar(&f.shard)
 	f.web = kingpinflag.AddFlags(cmd, ":9479")
 	return command{clause: cmd, run: func(ctx context.Context, logger *slog.Logger) int {
 		if err := serve(ctx, logger, f); err != nil {
@@ -56,6 +58,10 @@ func serveCommand(app *kingpin.Application) command {
 func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	if f.split < 1 {
 		return fmt.Errorf("--load.split must be at least 1, got %d", f.split)
+	}
+	shard, err := shardFlag(f)
+	if err != nil {
+		return err
 	}
 	logger.Info("starting perf-exporter", "version", version.Info(), "build", version.BuildContext())
 	// Everything serve starts stops with ctx: a start-up error cancels it.
@@ -72,6 +78,10 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		closeListeners(listeners)
 		return err
 	}
+	cfgSource = cfgSource.sharded(shard)
+	if shard.Enabled() {
+		logger.Info("profiles sharded: this replica runs its shard's profiles only", "shard", shard.String(), "profiles", len(cfgSource.current().Profiles))
+	}
 	cfg := cfgSource.current()
 
 	st, err := store.Open(f.storagePath, store.Options{MaxRuns: cfg.Global.Retention.MaxRuns, MaxAge: cfg.Global.Retention.MaxAge.D(), Logger: logger})
@@ -82,7 +92,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	defer st.Close()
 
 	reg := prometheus.NewRegistry()
-	runs := collector.NewRuns()
+	runs := collector.NewRuns(collector.WithShard(shard.String()))
 	env := environment.New(cfg, logger, environment.Options{})
 	// The Go and process collectors, as every exporter has: go_goroutines
 	// and process_resident_memory_bytes show a leak across runs.
@@ -154,6 +164,24 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		start(cfgSource.demo)
 	}
 	return group.Wait()
+}
+
+// shardFlag reads --profiles.shard. Split and shard are either/or: split
+// divides every profile's load over the replicas, shard divides the
+// profiles; both at once would run a shard's profiles at a fraction of
+// their rate with nobody running the rest.
+func shardFlag(f *serveFlags) (config.Shard, error) {
+	if f.shard == "" {
+		return config.Shard{}, nil
+	}
+	shard, err := config.ParseShard(f.shard)
+	if err != nil {
+		return config.Shard{}, fmt.Errorf("--profiles.shard: %w", err)
+	}
+	if f.split > 1 {
+		return config.Shard{}, fmt.Errorf("--profiles.shard=%s and --load.split=%d exclude each other: split shares every profile's load among replicas, shard shares the profiles among them; use one", f.shard, f.split)
+	}
+	return shard, nil
 }
 
 func closeListeners(listeners []net.Listener) {
@@ -242,6 +270,23 @@ type configSource struct {
 	// config file. It stops with the context loadServeConfig was given, or
 	// when the part's Run is done.
 	demo part
+}
+
+// sharded gives the parts only the profiles of this shard, on start and on
+// every reload: the others expose nothing for the profiles other shards run.
+func (s *configSource) sharded(shard config.Shard) *configSource {
+	if !shard.Enabled() {
+		return s
+	}
+	current, reload := s.current, s.reload
+	return &configSource{
+		current: func() *config.Config { return shard.Filter(current()) },
+		reload: func() (*config.Config, bool, error) {
+			cfg, changed, err := reload()
+			return shard.Filter(cfg), changed, err
+		},
+		demo: s.demo,
+	}
 }
 
 func loadServeConfig(ctx context.Context, logger *slog.Logger, path string) (*configSource, error) {

@@ -48,7 +48,12 @@ func serveFlagsFor(t *testing.T, configYAML, addr string) *serveFlags {
 func startServe(t *testing.T, configYAML string) *daemon {
 	t.Helper()
 	addr := testutil.FreeAddr(t)
-	f := serveFlagsFor(t, configYAML, addr)
+	return startServeFlags(t, serveFlagsFor(t, configYAML, addr), addr)
+}
+
+// startServeFlags runs serve with the given flags listening on addr.
+func startServeFlags(t *testing.T, f *serveFlags, addr string) *daemon {
+	t.Helper()
 	logs := &testutil.SyncBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &daemon{url: "http://" + addr, storage: f.storagePath, logs: logs, stop: stop, done: make(chan error, 1)}

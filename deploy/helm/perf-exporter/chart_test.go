@@ -108,6 +108,9 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"unknown top-level key", []string{"replicas=3"}, "'replicas' not allowed"},
 		{"misspelt nested key", []string{"serviceMonitor.enable=true"}, "'enable' not allowed"},
 		{"loadSplit not a bool", []string{"loadSplit.enabled=yes"}, "/loadSplit/enabled"},
+		{"negative shards", []string{"sharding.shards=-1"}, "/sharding/shards"},
+		{"shards not a number", []string{"sharding.shards=three"}, "/sharding/shards"},
+		{"split and shard", []string{"sharding.shards=3", "loadSplit.enabled=true"}, "/sharding/shards"},
 		{"pull policy", []string{"image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
 		{"port out of range", []string{"service.port=70000"}, "/service/port"},
 		{"service type", []string{"service.type=Ingress"}, "/service/type"},
@@ -280,6 +283,7 @@ func TestProbesAndArgs(t *testing.T) {
 		{"all-features-values.yaml", corev1.URISchemeHTTPS, []string{"--load.split=2", "--web.config.file=/etc/perf-exporter/web/web-config.yml"}, nil},
 		{"split-3-replicas-persistence-values.yaml", corev1.URISchemeHTTP, []string{"--load.split=3"}, []string{"--web.config.file"}},
 		{"existing-secret-values.yaml", "", []string{"--web.config.file=/etc/perf-exporter/web/web-config.yml"}, []string{"--load.split"}},
+		{"sharded-3-values.yaml", corev1.URISchemeHTTP, []string{"--profiles.shard=$(PERF_EXPORTER_SHARD_INDEX)/3"}, []string{"--load.split", "--web.config.file"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -395,6 +399,54 @@ func TestWorkloadKindFollowsPersistence(t *testing.T) {
 	})
 }
 
+// Sharded pods are a StatefulSet with one pod per shard, each taking its
+// shard index from its ordinal (the pod-index label), without persistence too.
+func TestShardingRunsAStatefulSetIndexedByOrdinal(t *testing.T) {
+	t.Parallel()
+	objs := render(t, "-f", valuesFile("sharded-3-values.yaml"))
+	if len(objs.all("Deployment")) != 0 {
+		t.Error("a Deployment is rendered with sharding")
+	}
+	s := decodeAs[appsv1.StatefulSet](t, objs.one(t, "StatefulSet"))
+	if s.Spec.Replicas == nil || *s.Spec.Replicas != 3 {
+		t.Errorf("replicas %v, want one per shard (3)", s.Spec.Replicas)
+	}
+	if len(s.Spec.VolumeClaimTemplates) != 0 {
+		t.Errorf("volume claims %+v without persistence", s.Spec.VolumeClaimTemplates)
+	}
+	if data := volume(t, s.Spec.Template, "data"); data.EmptyDir == nil {
+		t.Errorf("data volume %+v is not an emptyDir", data)
+	}
+	c := container(t, s.Spec.Template)
+	var index *corev1.EnvVar
+	for i, e := range c.Env {
+		if e.Name == "PERF_EXPORTER_SHARD_INDEX" {
+			index = &c.Env[i]
+		}
+	}
+	if index == nil || index.ValueFrom == nil || index.ValueFrom.FieldRef == nil ||
+		index.ValueFrom.FieldRef.FieldPath != "metadata.labels['apps.kubernetes.io/pod-index']" {
+		t.Errorf("PERF_EXPORTER_SHARD_INDEX %+v does not come from the pod-index label", index)
+	}
+	// Either/or, also when the schema is skipped; the pod count is the shards.
+	for _, tc := range []struct {
+		set  []string
+		want string
+	}{
+		{[]string{"sharding.shards=3", "loadSplit.enabled=true"}, "loadSplit.enabled and sharding.shards=3 exclude each other"},
+		{[]string{"sharding.shards=3", "replicaCount=2"}, "replicaCount=2 with sharding.shards=3"},
+	} {
+		args := []string{"template", "r", chartDir, "--skip-schema-validation"}
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		out, err := runHelm(t, args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("helm %v: %v, want an error containing %q:\n%s", tc.set, err, tc.want, out)
+		}
+	}
+}
+
 func volume(t *testing.T, pod corev1.PodTemplateSpec, name string) corev1.Volume {
 	t.Helper()
 	for _, v := range pod.Spec.Volumes {
@@ -415,6 +467,7 @@ func TestServiceMonitorSelectsTheMetricsService(t *testing.T) {
 		{"all-features-values.yaml", "https"},
 		{"split-3-replicas-persistence-values.yaml", "http"},
 		{"existing-secret-values.yaml", "https"},
+		{"sharded-3-values.yaml", "http"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -830,6 +883,7 @@ func TestNotes(t *testing.T) {
 		{"defaults", nil, []string{"port-forward service/perf-perf-exporter 9479", "http://127.0.0.1:9479/", "No profile is configured yet"}, []string{"WARNING", "--load.split"}},
 		{"replicas without split", []string{"--set", "replicaCount=3"}, []string{"WARNING: 3 replicas without loadSplit.enabled", "3 times the configured load"}, []string{"Load is split"}},
 		{"split", []string{"-f", valuesFile("split-3-replicas-persistence-values.yaml")}, []string{"StatefulSet", "--load.split=3", "sum by (le, profile)"}, []string{"WARNING", "No profile", "emptyDir"}},
+		{"sharded", []string{"-f", valuesFile("sharded-3-values.yaml")}, []string{"StatefulSet", "(3 replicas)", "--profiles.shard=N/3", `perf_profile_info{shard="N/3"}`}, []string{"WARNING", "--load.split", "No profile"}},
 		{"all features", []string{"-f", valuesFile("all-features-values.yaml")}, []string{"https://127.0.0.1:9479/", "ServiceMonitor created", "grafana_dashboard=\"1\" in namespace monitoring", "Alert rules"}, []string{"WARNING"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

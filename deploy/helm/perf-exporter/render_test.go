@@ -32,6 +32,7 @@ var ciValues = []string{
 	"ci/all-features-values.yaml",
 	"ci/split-3-replicas-persistence-values.yaml",
 	"ci/existing-secret-values.yaml",
+	"ci/sharded-3-values.yaml",
 }
 
 // runHelm runs the real helm; the error carries helm's stderr.

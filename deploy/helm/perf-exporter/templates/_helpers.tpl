@@ -130,3 +130,21 @@ httpGet:
 {{- end }}
 {{ toYaml .settings }}
 {{- end }}
+
+{{/*
+Sharded (sharding.shards > 0): the pods share the profiles, each running its
+own shard; they need a stable index, so they run as a StatefulSet.
+*/}}
+{{- define "perf-exporter.sharded" -}}
+{{- if gt (int .Values.sharding.shards) 0 }}true{{ end }}
+{{- end }}
+
+{{/* A StatefulSet with persistence (one volume per pod) or with sharding. */}}
+{{- define "perf-exporter.statefulSet" -}}
+{{- if or .Values.persistence.enabled (include "perf-exporter.sharded" .) }}true{{ end }}
+{{- end }}
+
+{{/* The number of pods: one per shard when sharded. */}}
+{{- define "perf-exporter.replicas" -}}
+{{- if include "perf-exporter.sharded" . }}{{ .Values.sharding.shards }}{{ else }}{{ .Values.replicaCount }}{{ end }}
+{{- end }}

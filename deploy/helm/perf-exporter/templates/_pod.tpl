@@ -44,14 +44,27 @@ spec:
         {{- if .Values.loadSplit.enabled }}
         - --load.split={{ .Values.replicaCount }}
         {{- end }}
+        {{- if include "perf-exporter.sharded" . }}
+        # The pod's ordinal (the StatefulSet's pod-index label) is its shard.
+        - --profiles.shard=$(PERF_EXPORTER_SHARD_INDEX)/{{ .Values.sharding.shards }}
+        {{- end }}
         - --log.level={{ .Values.logLevel }}
         - --log.format={{ .Values.logFormat }}
         {{- with .Values.extraArgs }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- with .Values.extraEnv }}
+      {{- if or .Values.extraEnv (include "perf-exporter.sharded" .) }}
       env:
+        {{- if include "perf-exporter.sharded" . }}
+        # Set by the StatefulSet controller (Kubernetes 1.28 and later).
+        - name: PERF_EXPORTER_SHARD_INDEX
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.labels['apps.kubernetes.io/pod-index']
+        {{- end }}
+        {{- with .Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
+        {{- end }}
       {{- end }}
       ports:
         - name: http-metrics

@@ -22,6 +22,23 @@ Called from the ConfigMap, so `helm template`, `lint` and `install` all fail.
 {{- fail "webConfig.enabled needs webConfig.config (tls_server_config, basic_auth_users) or webConfig.existingSecret" }}
 {{- end }}
 {{- include "perf-exporter.validateWebConfig" . }}
+{{- include "perf-exporter.validateSharding" . }}
+{{- end }}
+
+{{/*
+Split and shard are either/or: split shares every profile's load among the
+pods, sharding shares the profiles among them. With sharding the pod count
+is the shard count.
+*/}}
+{{- define "perf-exporter.validateSharding" -}}
+{{- if include "perf-exporter.sharded" . }}
+{{- if .Values.loadSplit.enabled }}
+{{- fail (printf "loadSplit.enabled and sharding.shards=%v exclude each other: loadSplit shares every profile's load among the pods, sharding shares the profiles among them; use one" .Values.sharding.shards) }}
+{{- end }}
+{{- if ne (int .Values.replicaCount) 1 }}
+{{- fail (printf "replicaCount=%v with sharding.shards=%v: with sharding there is one pod per shard; leave replicaCount at 1" .Values.replicaCount .Values.sharding.shards) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
