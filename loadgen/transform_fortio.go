@@ -133,6 +133,9 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*result
 		return nil, err
 	}
 	r.Notes = append(r.Notes, notes...)
+	if in.PerfExporter == nil {
+		r.Notes = append(r.Notes, responsesOnly(r)...)
+	}
 	if x := in.PerfExporter; x != nil {
 		if x.Engine != "" {
 			r.Engine = x.Engine
@@ -173,6 +176,30 @@ func parseFortioJSON(data []byte, engine string, percentiles []float64) (*result
 		r.Notes = append(r.Notes, x.Notes...)
 	}
 	return r, nil
+}
+
+// responsesOnly brings a fortio result to our definitions, where its
+// requests that got no response (RetCodes -1) allow: fortio counts them in
+// ActualQPS and DurationHistogram, our rate and latency are of responses.
+// The rate is recomputed; a run where nothing answered has no latency. In a
+// mixed run fortio's histogram cannot be split (its ErrorsDurationHistogram
+// also holds non-2xx responses), so its latency is kept with a note.
+func responsesOnly(r *result.Measurement) []string {
+	failed := r.Codes[result.CodeError]
+	if failed == 0 {
+		return nil
+	}
+	responses := r.Responses()
+	notes := []string{fmt.Sprintf("fortio's ActualQPS %.4g counts the %d requests that got no response; the rate here is of the %d responses", r.ActualQPS, failed, responses)}
+	r.ActualQPS = 0
+	if s := r.ActualDuration.Seconds(); s > 0 {
+		r.ActualQPS = float64(responses) / s
+	}
+	if responses == 0 {
+		r.Latency = &stats.HistogramData{}
+		return append(notes, "no request got a response: fortio's DurationHistogram (the time each took to fail) is left out")
+	}
+	return append(notes, fmt.Sprintf("fortio's DurationHistogram includes the %d requests that got no response (fortio does not tell their latency apart): its percentiles count their time to fail", failed))
 }
 
 func requestedQPS(raw json.RawMessage) (float64, error) {

@@ -176,3 +176,25 @@ func TestParseOutputErrors(t *testing.T) {
 		}
 	}
 }
+
+// A fortio run against a closed port (fortio 1.75.3's own result) counts
+// every refused request in its ActualQPS and DurationHistogram: read as
+// ours, it has no latency and achieved 0 (issue 18, item 1).
+func TestParseOutputFortioWithNoResponse(t *testing.T) {
+	r, err := ParseOutput("fortio", bytes.NewReader(readTestdata(t, "fortio/local-fortio-1.75.3-http-refused.json")), config.DefaultPercentiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Codes[result.CodeError] != 100 || r.Requests() != 100 {
+		t.Fatalf("codes %v", r.Codes)
+	}
+	if r.ActualQPS != 0 {
+		t.Errorf("achieved %g req/s with no response", r.ActualQPS)
+	}
+	if _, ok := r.Percentile(50); ok || (r.Latency != nil && r.Latency.Count != 0) {
+		t.Errorf("latency %+v with no response", r.Latency)
+	}
+	if len(r.Notes) == 0 {
+		t.Error("no note says fortio's figures were left out")
+	}
+}
