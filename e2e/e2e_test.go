@@ -46,7 +46,7 @@ func exporter(t *testing.T, configTemplate string) (string, string, *testutil.Pr
 	cfgFile := writeConfig(t, dir, configTemplate, startTarget(t, bin))
 	addr := testutil.FreeAddr(t)
 	proc := testutil.StartProcess(t, bin, "--config.file", cfgFile, "--web.listen-address", addr,
-		"--storage.path", filepath.Join(dir, "data"))
+		"--storage.path", filepath.Join(dir, "data"), "--web.enable-lifecycle")
 	testutil.WaitHTTP(t, "http://"+addr+"/-/ready", 10*time.Second)
 	return "http://" + addr, cfgFile, proc
 }

@@ -47,7 +47,11 @@ func (h *Handler) landingPage(w http.ResponseWriter, r *http.Request) {
 		Version  string
 		Profiles []ProfileView
 		History  []profileHistory
-	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses())}
+		// The write buttons show only where the endpoint is enabled: a
+		// button that can only get a 403 is noise.
+		RunNow, Reload bool
+	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses()),
+		RunNow: h.opts.EnableAdminAPI, Reload: h.opts.EnableLifecycle && h.opts.Reload != nil}
 	if h.opts.History != nil {
 		data.History = profileHistories(r.Context(), h.opts.History, data.Profiles, h.currentBaselineRuns())
 	}

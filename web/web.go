@@ -46,13 +46,20 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown on the landing page.
 	Version string
+	// EnableLifecycle turns on POST /-/reload (FlagLifecycle); without it
+	// the endpoint answers 403 naming the flag.
+	EnableLifecycle bool
+	// EnableAdminAPI turns on the API's write endpoints (FlagAdminAPI):
+	// run now, accept a change point.
+	EnableAdminAPI bool
 }
 
 // Handler serves every endpoint. Its config-dependent parts follow
 // reloads through ApplyConfig.
 type Handler struct {
-	mux  *http.ServeMux
-	opts Options
+	mux   *http.ServeMux
+	guard *writeGuard
+	opts  Options
 	// baselineRuns is global.baseline_runs of the config in force.
 	baselineRuns atomic.Int64
 }
@@ -66,6 +73,8 @@ func New(o Options) *Handler {
 		o.Now = time.Now
 	}
 	h := &Handler{mux: http.NewServeMux(), opts: o}
+	h.guard = &writeGuard{crossOrigin: http.NewCrossOriginProtection(), mux: h.mux,
+		enableLifecycle: o.EnableLifecycle, enableAdminAPI: o.EnableAdminAPI}
 	h.baselineRuns.Store(int64(o.BaselineRuns))
 	h.routes()
 	return h
@@ -111,7 +120,12 @@ func (h *Handler) routes() {
 	mux.HandleFunc("GET /{$}", h.landingPage)
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.guard.refuse(w, r) {
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // ApplyConfig makes the pages follow a reloaded config.
 func (h *Handler) ApplyConfig(cfg *config.Config) error {

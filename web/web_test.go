@@ -50,7 +50,8 @@ func coreServer(t *testing.T, reload func() error, ready *atomic.Bool) *httptest
 		statuses: []ProfileStatus{{Profile: p}, {Profile: config.Profile{Name: "busy"}}},
 		running:  map[string]bool{"busy": true},
 	}
-	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles, Reload: reload, Ready: ready}))
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles, Reload: reload, Ready: ready,
+		EnableLifecycle: true, EnableAdminAPI: true}))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -176,7 +177,7 @@ func TestMetricsErrorIsReadableWithGzip(t *testing.T) {
 
 func TestRunNowWhileShuttingDown(t *testing.T) {
 	profiles := runNowProfiles{statuses: []ProfileStatus{{Profile: config.Profile{Name: "checkout"}}}, stopping: true}
-	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles}))
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: profiles, EnableAdminAPI: true}))
 	t.Cleanup(srv.Close)
 	if status, body := do(t, "POST", srv.URL+"/api/v1/profiles/checkout/run"); status != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
 		t.Errorf("%d %q, want 503 saying the exporter is shutting down", status, body)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type serveFlags struct {
 	split       int
 	shard       string
 	web         *web.FlagConfig
+	// The write endpoints are off by default, as in Prometheus.
+	enableLifecycle bool
+	enableAdminAPI  bool
 }
 
 func serveCommand(app *kingpin.Application) command {
@@ -46,6 +50,8 @@ func serveCommand(app *kingpin.Application) command {
 	cmd.Flag("load.split", "Number of replicas sharing the load: this one sends 1/N of every profile's rate and connections.").Default("1").IntVar(&f.split)
 	cmd.Flag("profiles.shard", "INDEX/COUNT: this replica runs only the profiles that hash to shard INDEX of COUNT (0 ≤ INDEX < COUNT), each at its full rate. Excludes --load.split.").PlaceHolder("INDEX/COUNT").StringVar(&f.shard)
 	f.web = kingpinflag.AddFlags(cmd, ":9479")
+	cmd.Flag(strings.TrimPrefix(pweb.FlagLifecycle, "--"), "Enable POST /-/reload (SIGHUP reloads without it).").BoolVar(&f.enableLifecycle)
+	cmd.Flag(strings.TrimPrefix(pweb.FlagAdminAPI, "--"), "Enable the API's write endpoints: run a profile now, accept a change point.").BoolVar(&f.enableAdminAPI)
 	return command{clause: cmd, run: func(ctx context.Context, logger *slog.Logger) int {
 		if err := serve(ctx, logger, f); err != nil {
 			logger.Error("perf-exporter stopped", "err", err)
@@ -132,6 +138,9 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		BaselineRuns: cfg.Global.BaselineRuns,
 		Logger:       logger,
 		Version:      version.Info(),
+
+		EnableLifecycle: f.enableLifecycle,
+		EnableAdminAPI:  f.enableAdminAPI,
 	})
 	reload.reloaders = []reloader{
 		{"scheduler", sched.Apply},

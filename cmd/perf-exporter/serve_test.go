@@ -44,11 +44,21 @@ func serveFlagsFor(t *testing.T, configYAML, addr string) *serveFlags {
 		web: &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}}
 }
 
+// withAdminAPI is --web.enable-admin-api; withLifecycle is
+// --web.enable-lifecycle.
+func withAdminAPI(f *serveFlags)  { f.enableAdminAPI = true }
+func withLifecycle(f *serveFlags) { f.enableLifecycle = true }
+
 // startServe runs serve until the test ends, and waits until it is ready.
-func startServe(t *testing.T, configYAML string) *daemon {
+// flags change serve's flags from their defaults.
+func startServe(t *testing.T, configYAML string, flags ...func(*serveFlags)) *daemon {
 	t.Helper()
 	addr := testutil.FreeAddr(t)
-	return startServeFlags(t, serveFlagsFor(t, configYAML, addr), addr)
+	f := serveFlagsFor(t, configYAML, addr)
+	for _, set := range flags {
+		set(f)
+	}
+	return startServeFlags(t, f, addr)
 }
 
 // startServeFlags runs serve with the given flags listening on addr.
@@ -178,7 +188,7 @@ profiles:
     schedule: "@every 1h"
     target: {url: %q}
     load: {qps: 1, connections: 1, duration: 10m}
-`, target.URL))
+`, target.URL), withAdminAPI)
 	statuses := make([]int, callers)
 	var wg sync.WaitGroup
 	release := make(chan struct{})
@@ -290,5 +300,42 @@ profiles:
 	runs := listRuns(t, d.storage)
 	if len(runs) != 1 || runs[0].Outcome != "aborted" || runs[0].Error != "aborted: shutdown" {
 		t.Errorf("history after shutdown: %+v, want one aborted run saying \"aborted: shutdown\"", runs)
+	}
+}
+
+// TestWriteEndpointFlags: serve's write endpoints are off by default and
+// answer 403 naming the flag that turns them on; --web.enable-lifecycle and
+// --web.enable-admin-api turn them on. SIGHUP needs no flag (e2e).
+func TestWriteEndpointFlags(t *testing.T) {
+	config := `
+profiles:
+  - name: manual
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:1/"}
+    load: {qps: 2, connections: 1, duration: 1s}
+`
+	post := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(url, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	off := startServe(t, config)
+	if status, body := post(off.url + "/-/reload"); status != http.StatusForbidden || !strings.Contains(body, "--web.enable-lifecycle") {
+		t.Errorf("POST /-/reload by default: %d %q, want 403 naming --web.enable-lifecycle", status, body)
+	}
+	if status, body := post(off.url + "/api/v1/profiles/manual/run"); status != http.StatusForbidden || !strings.Contains(body, "--web.enable-admin-api") {
+		t.Errorf("POST run by default: %d %q, want 403 naming --web.enable-admin-api", status, body)
+	}
+	on := startServe(t, config, withLifecycle, withAdminAPI)
+	if status, body := post(on.url + "/-/reload"); status != http.StatusOK {
+		t.Errorf("POST /-/reload with --web.enable-lifecycle: %d %q", status, body)
+	}
+	if status, body := post(on.url + "/api/v1/profiles/manual/run"); status != http.StatusAccepted {
+		t.Errorf("POST run with --web.enable-admin-api: %d %q", status, body)
 	}
 }

@@ -43,7 +43,8 @@ func startDaemon(ctx context.Context, o options, b binaries, name string, config
 		return nil, err
 	}
 	p, err := startProcess(ctx, filepath.Join(o.work, name+".log"), b.perfExporter,
-		"--config.file", d.config, "--storage.path", d.storage, "--web.listen-address", addr, "--log.format", "json")
+		"--config.file", d.config, "--storage.path", d.storage, "--web.listen-address", addr, "--log.format", "json",
+		"--web.enable-lifecycle", "--web.enable-admin-api")
 	if err != nil {
 		return nil, err
 	}

@@ -151,6 +151,12 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"unknown capabilities key", []string{"securityContext.capabilities.dropp[0]=NET_RAW"}, "'dropp' not allowed"},
 		{"unknown podSecurityContext key", []string{"podSecurityContext.fsgroup=1000"}, "at '/podSecurityContext': additional properties 'fsgroup' not allowed"},
 		{"securityContext type", []string{"securityContext.privileged=maybe"}, "/securityContext/privileged"},
+		// Issue 14 item 1: write endpoints only behind basic auth.
+		{"webEndpoints key", []string{"webEndpoints.reload=true"}, "'reload' not allowed"},
+		{"lifecycle without web config", []string{"webEndpoints.lifecycle=true"}, "webEndpoints.lifecycle: --web.enable-lifecycle would let anyone who reaches the port reload the config; turn on basic auth in the web config"},
+		{"admin API with TLS only", []string{"webEndpoints.adminAPI=true", "webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key"}, "webEndpoints.adminAPI: --web.enable-admin-api would let anyone who reaches the port start load tests"},
+		{"admin API through extraArgs", []string{"extraArgs[0]=--web.enable-admin-api"}, "extraArgs: --web.enable-admin-api: set webEndpoints.adminAPI: true instead"},
+		{"lifecycle through extraArgs", []string{"extraArgs[0]=--web.enable-lifecycle=true"}, "extraArgs: --web.enable-lifecycle=true: set webEndpoints.lifecycle: true instead"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -279,10 +285,10 @@ func TestProbesAndArgs(t *testing.T) {
 		extraArgs []string
 		noArgs    []string
 	}{
-		{"default-values.yaml", corev1.URISchemeHTTP, nil, []string{"--load.split", "--web.config.file"}},
+		{"default-values.yaml", corev1.URISchemeHTTP, nil, []string{"--load.split", "--web.config.file", "--web.enable-"}},
 		{"all-features-values.yaml", corev1.URISchemeHTTPS, []string{"--load.split=2", "--web.config.file=/etc/perf-exporter/web/web-config.yml"}, nil},
 		{"split-3-replicas-persistence-values.yaml", corev1.URISchemeHTTP, []string{"--load.split=3"}, []string{"--web.config.file"}},
-		{"existing-secret-values.yaml", "", []string{"--web.config.file=/etc/perf-exporter/web/web-config.yml"}, []string{"--load.split"}},
+		{"existing-secret-values.yaml", "", []string{"--web.config.file=/etc/perf-exporter/web/web-config.yml", "--web.enable-lifecycle", "--web.enable-admin-api"}, []string{"--load.split"}},
 		{"sharded-3-values.yaml", corev1.URISchemeHTTP, []string{"--profiles.shard=$(PERF_EXPORTER_SHARD_INDEX)/3"}, []string{"--load.split", "--web.config.file"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

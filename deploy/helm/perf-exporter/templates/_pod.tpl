@@ -41,6 +41,12 @@ spec:
         {{- if .Values.webConfig.enabled }}
         - --web.config.file=/etc/perf-exporter/web/web-config.yml
         {{- end }}
+        {{- if .Values.webEndpoints.lifecycle }}
+        - --web.enable-lifecycle
+        {{- end }}
+        {{- if .Values.webEndpoints.adminAPI }}
+        - --web.enable-admin-api
+        {{- end }}
         {{- if .Values.loadSplit.enabled }}
         - --load.split={{ .Values.replicaCount }}
         {{- end }}

@@ -23,6 +23,7 @@ Called from the ConfigMap, so `helm template`, `lint` and `install` all fail.
 {{- end }}
 {{- include "perf-exporter.validateWebConfig" . }}
 {{- include "perf-exporter.validateSharding" . }}
+{{- include "perf-exporter.validateWebEndpoints" . }}
 {{- end }}
 
 {{/*
@@ -37,6 +38,26 @@ is the shard count.
 {{- end }}
 {{- if ne (int .Values.replicaCount) 1 }}
 {{- fail (printf "replicaCount=%v with sharding.shards=%v: with sharding there is one pod per shard; leave replicaCount at 1" .Values.replicaCount .Values.sharding.shards) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The write endpoints start load tests and reload the config: they are only
+turned on behind the web config's basic auth, and only through webEndpoints,
+so that this check cannot be bypassed with extraArgs.
+*/}}
+{{- define "perf-exporter.validateWebEndpoints" -}}
+{{- $flags := dict "lifecycle" "--web.enable-lifecycle" "adminAPI" "--web.enable-admin-api" }}
+{{- range $key := list "lifecycle" "adminAPI" }}
+{{- $flag := get $flags $key }}
+{{- if and (get $.Values.webEndpoints $key) (not (include "perf-exporter.basicAuth" $)) }}
+{{- fail (printf "webEndpoints.%s: %s would let anyone who reaches the port %s; turn on basic auth in the web config (webConfig.enabled: true with webConfig.config.basic_auth_users, or webConfig.existingSecret with webConfig.existingSecretBasicAuth: true)" $key $flag (ternary "reload the config" "start load tests" (eq $key "lifecycle"))) }}
+{{- end }}
+{{- range $.Values.extraArgs }}
+{{- if hasPrefix $flag (toString .) }}
+{{- fail (printf "extraArgs: %s: set webEndpoints.%s: true instead (the chart then checks that basic auth protects it)" (toString .) $key) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
