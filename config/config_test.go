@@ -115,7 +115,7 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/bad-deferred.yaml:13: profile "short": load.duration must be at least 10ms, got 1ns`,
 		}},
 		{"bad-environment-queries.yaml", []string{
-			`testdata/bad-environment-queries.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "without-team" (set it in its environment_vars; built in: interval, interval_ms, istio_namespace, linkerd_namespace, namespace, node, range, range_ms, range_s, rate_interval, workload)`,
+			`testdata/bad-environment-queries.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "without-team" (set it in its environment_vars; built in: interval, interval_ms, istio_namespace, kube_pod_label, linkerd_admin_port, linkerd_namespace, namespace, node, pod_label, range, range_ms, range_s, rate_interval, workload)`,
 			`testdata/bad-environment-queries.yaml:6: environment set "custom": query "broken": not valid PromQL: 1:16: parse error: unclosed left parenthesis`,
 			`testdata/bad-environment-queries.yaml:9: environment set "unused": query "broken_too": not valid PromQL: 1:14: parse error: unexpected end of input`,
 		}},

@@ -12,9 +12,10 @@ import (
 
 // EnvironmentBuiltinVars are the template variables a query may use without
 // the profile setting them: the defaults of environment.DefaultVars, and
-// rate_interval and the window variables (environment.WindowVarNames), which
-// are derived. A test keeps the two lists equal.
-var EnvironmentBuiltinVars = []string{"interval", "interval_ms", "istio_namespace", "linkerd_namespace", "namespace", "node", "range", "range_ms", "range_s", "rate_interval", "workload"}
+// rate_interval, kube_pod_label and the window variables
+// (environment.WindowVarNames), which are derived. A test keeps the two
+// lists equal.
+var EnvironmentBuiltinVars = []string{"interval", "interval_ms", "istio_namespace", "kube_pod_label", "linkerd_admin_port", "linkerd_namespace", "namespace", "node", "pod_label", "range", "range_ms", "range_s", "rate_interval", "workload"}
 
 // environmentPlaceholder is the ${name} syntax environment.Expand fills.
 var environmentPlaceholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
 
 // EnvironmentWindow shapes the window over which a run's environment
 // queries are evaluated.
@@ -28,8 +32,18 @@ func (v *validator) environment(c *Config) {
 	}
 	for i := range c.Profiles {
 		p := &c.Profiles[i]
-		if _, ok := p.EnvironmentVars["rate_interval"]; ok {
-			v.errorf(path("profiles", i, "environment_vars", "rate_interval"), "profile %q: environment_vars.rate_interval cannot be set: it follows from the window and the source's scrape_interval", p.Name)
+		for _, derived := range []string{"rate_interval", "kube_pod_label"} {
+			if _, ok := p.EnvironmentVars[derived]; ok {
+				v.errorf(path("profiles", i, "environment_vars", derived), "profile %q: environment_vars.%s cannot be set: it follows from %s", p.Name, derived, derivedFrom[derived])
+			}
+		}
+		if l, ok := p.EnvironmentVars["pod_label"]; ok && l != "" && !labelKey.MatchString(l) {
+			v.errorf(path("profiles", i, "environment_vars", "pod_label"), "profile %q: environment_vars.pod_label %q is not a Kubernetes label key (e.g. app or app.kubernetes.io/name)", p.Name, l)
+		}
+		if port, ok := p.EnvironmentVars["linkerd_admin_port"]; ok {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				v.errorf(path("profiles", i, "environment_vars", "linkerd_admin_port"), "profile %q: environment_vars.linkerd_admin_port %q is not a port number", p.Name, port)
+			}
 		}
 		// Twice the margin longer than the run would leave no window.
 		if m := c.Global.EnvironmentWindow.Margin; len(p.Environment) > 0 && m > 0 && 2*m.D() >= p.Load.Duration.D() {
@@ -38,6 +52,18 @@ func (v *validator) environment(c *Config) {
 		}
 	}
 }
+
+// derivedFrom says what the environment variables that cannot be set are
+// derived from.
+var derivedFrom = map[string]string{
+	"rate_interval":  "the window and the source's scrape_interval",
+	"kube_pod_label": "pod_label",
+}
+
+// labelKey is a Kubernetes label key: an optional DNS subdomain prefix and
+// a slash, then a name of at most 63 alphanumerics, '-', '_' or '.',
+// starting and ending with an alphanumeric.
+var labelKey = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
 
 // ScrapeIntervalOrDefault is the source's scrape interval, or
 // DefaultScrapeInterval when it has none.

@@ -68,6 +68,30 @@ profiles:
     environment_vars:
       rate_interval: 5m
 `, `bad.yaml:7: profile "p": environment_vars.rate_interval cannot be set: it follows from the window and the source's scrape_interval`},
+		"kube_pod_label set": {`
+profiles:
+  - name: p
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment_vars:
+      kube_pod_label: label_app
+`, `bad.yaml:7: profile "p": environment_vars.kube_pod_label cannot be set: it follows from pod_label`},
+		"pod_label not a label key": {`
+profiles:
+  - name: p
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment_vars:
+      pod_label: 'app="checkout"'
+`, `bad.yaml:7: profile "p": environment_vars.pod_label "app=\"checkout\"" is not a Kubernetes label key (e.g. app or app.kubernetes.io/name)`},
+		"linkerd_admin_port not a port": {`
+profiles:
+  - name: p
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment_vars:
+      linkerd_admin_port: "70000"
+`, `bad.yaml:7: profile "p": environment_vars.linkerd_admin_port "70000" is not a port number`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "bad.yaml")
@@ -75,5 +99,20 @@ profiles:
 				t.Errorf("error = %v\nwant it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestEnvironmentSelectorVarsAccepted(t *testing.T) {
+	for _, label := range []string{"app", "app.kubernetes.io/name", "example.com/team_name", ""} {
+		_, err := Parse([]byte(`
+profiles:
+  - name: p
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment_vars: {pod_label: "`+label+`", linkerd_admin_port: "4191"}
+`), "ok.yaml")
+		if err != nil {
+			t.Errorf("pod_label %q: %v", label, err)
+		}
 	}
 }

@@ -16,7 +16,7 @@ func TestEnvironmentBuiltinVarsMatchTheEnvironmentPackage(t *testing.T) {
 	for name := range environment.DefaultVars() {
 		want = append(want, name)
 	}
-	want = append(want, environment.VarRateInterval)
+	want = append(want, environment.VarRateInterval, environment.VarKubePodLabel)
 	want = append(want, environment.WindowVarNames()...)
 	sort.Strings(want)
 	if !slices.Equal(config.EnvironmentBuiltinVars, want) {

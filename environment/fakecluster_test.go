@@ -61,7 +61,7 @@ func newFakeCluster() *fakeCluster {
 	}
 	const (
 		istioPod   = `namespace="shop",pod="checkout-7d9f8b6c5-x2x4z"`
-		linkerdPod = `namespace="shop",pod="checkout-5c6d7e8f9-q7k2m"`
+		linkerdPod = `namespace="shop",pod="checkout-5c6d7b8f9-q7k2m"`
 		istiodPod  = `namespace="istio-system",pod="istiod-6c9d8f7b5-q8w2r"`
 		destPod    = `namespace="linkerd",pod="linkerd-destination-7b8c9d6e5-r4t5y"`
 		noisePod   = `namespace="batch",pod="report-28c4f-x9z8w"`
@@ -117,10 +117,10 @@ func newFakeCluster() *fakeCluster {
 		"1": 0.1, "5": 0.5, "10": 0.9, "25": 0.98, "50": 1, "100": 1, "250": 1, "+Inf": 1}, 8)
 
 	// Linkerd proxy metrics, inbound (server side) and outbound.
-	linkerdLabels := `direction="inbound",namespace="shop",deployment="checkout",pod="checkout-5c6d7e8f9-q7k2m",tls="true",authority="checkout.shop.svc.cluster.local:8080"`
+	linkerdLabels := `direction="inbound",namespace="shop",deployment="checkout",pod="checkout-5c6d7b8f9-q7k2m",tls="true",authority="checkout.shop.svc.cluster.local:8080"`
 	add("request_total", "counter", "request_total", linkerdLabels, 0, fakeLinkerdRPS, 0)
 	add("request_total", "counter", "request_total",
-		`direction="outbound",namespace="shop",deployment="checkout",pod="checkout-5c6d7e8f9-q7k2m",dst_namespace="shop",dst_deployment="inventory",tls="true"`, 0, 3*fakeLinkerdRPS, 0)
+		`direction="outbound",namespace="shop",deployment="checkout",pod="checkout-5c6d7b8f9-q7k2m",dst_namespace="shop",dst_deployment="inventory",tls="true"`, 0, 3*fakeLinkerdRPS, 0)
 	histogram("response_latency_ms", linkerdLabels, fakeLinkerdRPS, map[string]float64{
 		"1": 0, "5": 0.2, "10": 0.5, "20": 0.9, "30": 0.98, "40": 1, "50": 1, "100": 1, "+Inf": 1}, 12)
 	return f

@@ -46,23 +46,46 @@ func Expand(template string, vars map[string]string) (string, error) {
 }
 
 // templateVars merges a profile's variables over the defaults and adds the
-// rate interval for one source and window.
+// derived ones: the rate interval for one query, source and window, and
+// the kube-state-metrics name of the pod label.
 func templateVars(profileVars map[string]string, rateInterval time.Duration) map[string]string {
 	vars := DefaultVars()
 	for k, v := range profileVars {
 		vars[k] = v
 	}
 	vars[VarRateInterval] = model.Duration(rateInterval).String()
+	vars[VarKubePodLabel] = kubePodLabel(vars[VarPodLabel])
 	return vars
 }
 
-// rateInterval is the range of rate() in the templates: four scrape
-// intervals, as Grafana's $__rate_interval, so one late or missed scrape
-// still leaves two samples; but never longer than the window, so that no
-// point's range reaches before the run (see Environment.Evaluate). It is
-// whole milliseconds, PromQL's resolution.
-func rateInterval(scrape, window time.Duration) time.Duration {
-	ri := 4 * scrape
+// kubePodLabel is the name kube-state-metrics gives a pod label in
+// kube_pod_labels: "label_" and the key with every character outside
+// [a-zA-Z0-9_] replaced by "_" (its SanitizeLabelName), so
+// app.kubernetes.io/name is label_app_kubernetes_io_name. Empty for no
+// label.
+func kubePodLabel(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "label_" + strings.Map(func(r rune) rune {
+		if r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, key)
+}
+
+// rateInterval is the range of rate() in one query's template: four
+// scrape intervals, as Grafana's $__rate_interval, so one late or missed
+// scrape still leaves two samples; and at least twice the spacing of
+// samples that carry their own timestamps (spacing, see
+// Query.SampleSpacing: cAdvisor's 10-15s whatever the scrape interval),
+// for the same reason. Never longer than the window, so that no point's
+// range reaches before the run (see Environment.Evaluate): a window
+// shorter than that leaves such a query without data, and the error says
+// so. It is whole milliseconds, PromQL's resolution.
+func rateInterval(scrape, spacing, window time.Duration) time.Duration {
+	ri := max(4*scrape, 2*spacing)
 	if window < ri {
 		ri = window
 	}

@@ -25,8 +25,9 @@ type valueKey struct{ set, name string }
 type planned struct {
 	key    valueKey
 	src    *source
-	query  string // the template expanded
-	reason Reason // set with err when the query cannot run at all
+	query  string        // the template expanded
+	ri     time.Duration // its rate interval
+	reason Reason        // set with err when the query cannot run at all
 	err    string
 }
 
@@ -35,19 +36,21 @@ type planned struct {
 // the window or Error (never both).
 //
 // The window is [start+margin, end-margin]. Each source is read once its
-// last samples of the window are in, one scrape interval after the window
-// ends; Evaluate sleeps until then. The queries of a source then run
-// within the query timeout, so Evaluate returns at most scrape interval +
-// query timeout after end (or when ctx ends). Call it after the run's own
-// result is published, off the run's path.
+// last samples of the window are in: one scrape interval after the window
+// ends, plus the time a scrape takes (lastScrapeWait); Evaluate sleeps
+// until then. The queries of a source then run within the query timeout,
+// so Evaluate returns at most that wait + query timeout after end (or
+// when ctx ends). Call it after the run's own result is published, off
+// the run's path.
 //
 // How avg and max are computed, exactly: each query is an instantaneous
 // PromQL expression whose rate() ranges are ${rate_interval} (four scrape
-// intervals, shorter for a short window). It is evaluated as a range query
-// at every scrape interval, with points placed backwards from the window's
-// end and the first point no earlier than start+margin+rate_interval, so
-// that every point's range lies inside the window: nothing from before
-// the run is averaged in. Avg is the mean of the points and Max the
+// intervals, at least 30s for cAdvisor's series, never longer than the
+// window: see rateInterval). It is evaluated as a range query at every
+// scrape interval, with points placed backwards from the window's end and
+// the first point no earlier than start+margin+rate_interval, so that
+// every point's range lies inside the window: nothing from before the run
+// is averaged in. Avg is the mean of the points and Max the
 // largest, which is what avg_over_time and max_over_time of the same
 // subquery would give, in one round trip. A query must return a single
 // series (aggregate it with sum, avg or max).
@@ -112,9 +115,14 @@ func planQueries(p config.Profile, sources []*source, sets map[string]Set, margi
 				pq.err = fmt.Sprintf("the window is empty: the run (%s) is not longer than twice global.environment_window.margin", window+2*margin)
 			}
 			if pq.err == "" {
-				vars := templateVars(p.EnvironmentVars, rateInterval(pq.src.scrapeInterval, window))
+				pq.ri = rateInterval(pq.src.scrapeInterval, q.SampleSpacing, window)
+				vars := templateVars(p.EnvironmentVars, pq.ri)
 				addWindowVars(vars, pq.src.scrapeInterval, window)
-				query, err := Expand(q.Template, vars)
+				template := q.Template
+				if vars[VarPodLabel] != "" && q.ByLabelTemplate != "" {
+					template = q.ByLabelTemplate
+				}
+				query, err := Expand(template, vars)
 				if err != nil {
 					pq.err = err.Error()
 				}
@@ -147,7 +155,7 @@ func pickSource(sources []*source, name string) (*source, string) {
 // evaluateSource waits for the window's last scrape of one source, runs its
 // queries and records the source's health from their outcome.
 func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []planned, idx []int, values []result.EnvironmentValue, from, to time.Time) {
-	wait := time.NewTimer(time.Until(to.Add(src.scrapeInterval)))
+	wait := time.NewTimer(time.Until(to.Add(lastScrapeWait(src.scrapeInterval))))
 	defer wait.Stop()
 	select {
 	case <-wait.C:
@@ -160,8 +168,6 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 
 	qctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	r := windowRange(from, to, src.scrapeInterval)
-
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, queriesPerSource)
 	for _, i := range idx {
@@ -170,7 +176,7 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 			defer wg.Done()
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			avg, max, reason, err := e.queryWindow(qctx, src, plan[i].query, r)
+			avg, max, reason, err := e.queryWindow(qctx, src, plan[i].query, from, to, plan[i].ri)
 			if err != nil {
 				values[i].Error = fmt.Sprintf("prometheus %q: %s", src.name, err)
 				plan[i].reason = reason
@@ -194,18 +200,29 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 	e.record(src.name, "", "")
 }
 
+// lastScrapeWait is how long after a window's end its last samples are
+// surely in Prometheus: the next scrape starts within one interval, and
+// its samples are stored once it has been read; that is allowed another
+// interval, at most 5s. Without it the last point of a window could miss
+// its newest sample: rate() then extrapolates less over the gap, most of
+// all over samples with their own, older, timestamps (cAdvisor's).
+func lastScrapeWait(scrape time.Duration) time.Duration {
+	return scrape + min(scrape, 5*time.Second)
+}
+
 // windowRange places the points of a window's range query: one per scrape
-// interval, the last at the window's end, the first no earlier than
-// rate_interval after its start, so no point's rate range reaches before
-// the window.
-func windowRange(from, to time.Time, step time.Duration) v1.Range {
-	span := to.Sub(from) - rateInterval(step, to.Sub(from))
+// interval, the last at the window's end, the first no earlier than ri
+// (the query's rate interval) after its start, so no point's rate range
+// reaches before the window.
+func windowRange(from, to time.Time, step, ri time.Duration) v1.Range {
+	span := to.Sub(from) - ri
 	return v1.Range{Start: to.Add(-step * (span / step)), End: to, Step: step}
 }
 
-// queryWindow runs one range query and reduces its single series to the
-// mean and the maximum of its points.
-func (e *Environment) queryWindow(ctx context.Context, src *source, query string, r v1.Range) (avg, max float64, _ Reason, _ error) {
+// queryWindow runs one range query over [from, to] and reduces its single
+// series to the mean and the maximum of its points.
+func (e *Environment) queryWindow(ctx context.Context, src *source, query string, from, to time.Time, ri time.Duration) (avg, max float64, _ Reason, _ error) {
+	r := windowRange(from, to, src.scrapeInterval, ri)
 	rec := &statusRecorder{}
 	api, err := src.api(rec)
 	if err != nil {
@@ -222,7 +239,7 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 	}
 	switch len(matrix) {
 	case 0:
-		return 0, 0, ReasonNoData, errors.New("no data in the window: the query matched no series (is the metric scraped, and do namespace, workload and node match?)")
+		return 0, 0, ReasonNoData, errors.New("no data in the window: " + explainNoData(ctx, api, query, from, to))
 	case 1:
 	default:
 		return 0, 0, ReasonQuery, fmt.Errorf("the query returned %d series; it must return one: aggregate it with sum, avg or max", len(matrix))

@@ -92,9 +92,12 @@ func TestEvaluateRunWindow(t *testing.T) {
 	// exactly that value only if no point of the window saw the idle
 	// value before the run.
 	exact("istio/dataplane_memory_bytes avg", fakeIstioProxyBytes, got["istio/dataplane_memory_bytes"].Avg)
-	// A gauge that grows during the run peaks above its average.
-	if v := got["istio/controlplane_memory_bytes"]; !(v.Max > v.Avg && v.Avg > fakeIstiodBytes) {
-		t.Errorf("istiod memory avg %g max %g, want max > avg > %d", v.Avg, v.Max, fakeIstiodBytes)
+	// A gauge that grows during the run is read at the window's end
+	// only: a 6s run is shorter than the 30s that cAdvisor's figures need
+	// (their samples can be 15s old, so an earlier point could show the
+	// idle value from before the run); the value is the grown one.
+	if v := got["istio/controlplane_memory_bytes"]; !(v.Max == v.Avg && v.Avg > fakeIstiodBytes) {
+		t.Errorf("istiod memory avg %g max %g, want max = avg > %d (one point, at the end)", v.Avg, v.Max, fakeIstiodBytes)
 	}
 
 	if up := upValues(t, env); up["cluster"] != 1 {
