@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"fortio.org/fortio/periodic"
-	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/result"
 )
@@ -33,10 +32,7 @@ type requestHook struct {
 
 // connStats is what one connection measured.
 type connStats struct {
-	latency latencyHistogram // responses only
-	// buckets is the same in fortio's histogram, for the document's
-	// DurationHistogram (its buckets feed `fortio report` and the pages).
-	buckets   *stats.Histogram
+	latency   latencyHistogram // responses only
 	responses int64
 	reasons   map[string]int64 // failed requests by reason
 	// Rate-limited runs only: interval is the time between two intended
@@ -54,7 +50,6 @@ func newRequestHook(obs result.Observer, connections int) *requestHook {
 	for i := range h.conns {
 		c := &h.conns[i]
 		c.latency.minNs, c.lateness.minNs, c.corrected.minNs = noMin, noMin, noMin
-		c.buckets = stats.NewHistogram(0, resolution)
 	}
 	return h
 }
@@ -123,7 +118,6 @@ func (g *hookGroup) Report(_ context.Context, thread periodic.ThreadID, iter int
 	}
 	c.responses++
 	c.latency.Record(d)
-	c.buckets.Record(latency)
 	if c.interval > 0 {
 		c.corrected.Record(d + late)
 	}
@@ -139,14 +133,12 @@ func (g *hookGroup) Info() string { return "perf-exporter metrics" }
 // have returned, and after r.ActualDuration is set.
 func (h *requestHook) finish(r *result.Measurement, percentiles []float64, redact func(string) string) {
 	latency := newLatencyHistogram()
-	buckets := stats.NewHistogram(0, resolution)
 	var responses int64
 	reasons := map[string]int64{}
 	rateLimited := false
 	for i := range h.conns {
 		c := &h.conns[i]
 		latency.Merge(&c.latency)
-		buckets.Transfer(c.buckets)
 		responses += c.responses
 		for reason, n := range c.reasons {
 			if redact != nil {
@@ -158,8 +150,7 @@ func (h *requestHook) finish(r *result.Measurement, percentiles []float64, redac
 	}
 	r.Latency = nil
 	if responses > 0 {
-		r.Latency = buckets.Export().CalcPercentiles(percentiles)
-		r.Latency.Percentiles = latency.Summary(percentiles).Percentiles
+		r.Latency = latency.fortioHistogram(percentiles)
 	}
 	r.ActualQPS = 0
 	if s := r.ActualDuration.Seconds(); s > 0 {

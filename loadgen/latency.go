@@ -163,3 +163,39 @@ func (h *latencyHistogram) Summary(percentiles []float64) *stats.HistogramData {
 	}
 	return d
 }
+
+// fortioHistogram is the histogram in fortio's shape with its buckets, for
+// the result document's DurationHistogram (`fortio report` and the pages
+// draw them): each recorded bucket's count goes into fortio's bucket of its
+// midpoint, at the end of the run rather than per request (fortio's Record
+// allocates on every call). Count, min, max, sum and average are exact, as
+// are the percentiles; the standard deviation is the buckets' (under 0.4 %
+// off).
+func (h *latencyHistogram) fortioHistogram(percentiles []float64) *stats.HistogramData {
+	if h.n == 0 {
+		return nil
+	}
+	fh := stats.NewHistogram(0, resolution)
+	for pi, page := range h.pages {
+		if page == nil {
+			continue
+		}
+		for j, count := range page {
+			if count == 0 {
+				continue
+			}
+			low, high := bucketBounds(pi*pageSize + j)
+			mid := min(max((low+high)/2, h.minNs), h.maxNs)
+			fh.RecordN(float64(mid)/1e9, int(count))
+		}
+	}
+	d := fh.Export()
+	exact := h.Summary(percentiles)
+	d.Count, d.Min, d.Max, d.Sum, d.Avg = exact.Count, exact.Min, exact.Max, exact.Sum, exact.Avg
+	if n := len(d.Data); n > 0 {
+		d.Data[0].Start = d.Min
+		d.Data[n-1].End = d.Max
+	}
+	d.Percentiles = exact.Percentiles
+	return d
+}

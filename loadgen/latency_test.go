@@ -58,3 +58,34 @@ func BenchmarkLatencyRecord(b *testing.B) {
 		d += 1000
 	}
 }
+
+// The document's histogram keeps fortio's buckets, built once at the end
+// from the exact histogram: its counts, extremes and percentiles agree with
+// the exact ones.
+func TestFortioHistogramFromExact(t *testing.T) {
+	h := newLatencyHistogram()
+	for i := range 5000 {
+		h.Record(time.Duration(100+i*37%20000) * time.Microsecond)
+	}
+	percentiles := []float64{50, 99}
+	d := h.fortioHistogram(percentiles)
+	exact := h.Summary(percentiles)
+	var sum int64
+	for i, b := range d.Data {
+		sum += b.Count
+		if b.End < b.Start || (i > 0 && b.Start < d.Data[i-1].Start) {
+			t.Errorf("bucket %d %+v out of order", i, b)
+		}
+	}
+	if sum != 5000 || d.Count != 5000 || d.Min != exact.Min || d.Max != exact.Max || d.Data[0].Start != d.Min || d.Data[len(d.Data)-1].End != d.Max {
+		t.Errorf("count %d (buckets %d) min %g max %g, want 5000 %g %g", d.Count, sum, d.Min, d.Max, exact.Min, exact.Max)
+	}
+	for i, p := range d.Percentiles {
+		if p != exact.Percentiles[i] {
+			t.Errorf("p%g = %g, want the exact %g", p.Percentile, p.Value, exact.Percentiles[i].Value)
+		}
+	}
+	if newLatencyHistogram().fortioHistogram(percentiles) != nil {
+		t.Error("an empty histogram has a fortio histogram")
+	}
+}
