@@ -239,20 +239,41 @@ type importArgs struct {
 	grafana *grafanaFlags
 	uid     string
 	out     string
+	// The environment-set mode: the board's panels become a set.
+	set        string
+	panels     string
+	prometheus string
+	aggregate  string
 }
 
 func importCommand(dash *kingpin.CmdClause) command {
-	c := dash.Command("import", "Save a board of Grafana as YAML (or JSON with --out FILE.json), without its instance-specific id and version, ready for `dashboards provision --file`.")
+	c := dash.Command("import", "Save a board of Grafana as YAML (or JSON with --out FILE.json), without its instance-specific id and version, ready for `dashboards provision --file`; "+
+		"or, with --environment-set, turn its panels' Prometheus queries into an environment set file that every run evaluates (include it with environment_set_files).")
 	a := &importArgs{grafana: addGrafanaFlags(c)}
 	c.Flag("uid", "Uid of the board (see `dashboards list`).").Required().StringVar(&a.uid)
 	c.Flag("out", "File to write; - writes standard output.").Default("-").PlaceHolder("PATH").StringVar(&a.out)
+	c.Flag("environment-set", "Write an environment set of this name from the board's Prometheus panels instead of the board.").PlaceHolder("NAME").StringVar(&a.set)
+	c.Flag("panels", "With --environment-set: the titles of the panels to import, comma-separated (default: every panel with a Prometheus query).").PlaceHolder("TITLE,TITLE").StringVar(&a.panels)
+	c.Flag("prometheus", "With --environment-set: the prometheus source (of --config.file) the queries run on (default: the source with the URL of each panel's datasource).").PlaceHolder("NAME").StringVar(&a.prometheus)
+	c.Flag("aggregate", "With --environment-set: how a query's series reduce to one value: sum, avg, max or min.").Default("sum").EnumVar(&a.aggregate, "sum", "avg", "max", "min")
 	return runWith("dashboards import", c, a.run)
 }
 
 func (a *importArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	if a.set == "" {
+		switch {
+		case a.panels != "":
+			return errors.New("--panels selects panels for --environment-set; give that too")
+		case a.prometheus != "":
+			return errors.New("--prometheus names the source of --environment-set's queries; give that too")
+		}
+	}
 	client, _, err := a.grafana.client(logger)
 	if err != nil {
 		return err
+	}
+	if a.set != "" {
+		return a.runSet(ctx, client, stdout)
 	}
 	b, err := client.Import(ctx, a.uid)
 	if err != nil {
@@ -266,11 +287,59 @@ func (a *importArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	return a.write(data, stdout)
+}
+
+func (a *importArgs) write(data []byte, stdout io.Writer) error {
 	if a.out == "-" || a.out == "" { // kingpin hands over a lone "-" as ""
-		_, err = stdout.Write(data)
+		_, err := stdout.Write(data)
 		return err
 	}
 	return os.WriteFile(a.out, data, 0o644)
+}
+
+// runSet writes the environment set file and says what was imported and
+// what was not; it fails when nothing was imported.
+func (a *importArgs) runSet(ctx context.Context, client *dashboards.Client, stdout io.Writer) error {
+	if len(a.set) > config.MaxNameLength {
+		return fmt.Errorf("--environment-set is %d characters long, more than %d (it becomes the set label)", len(a.set), config.MaxNameLength)
+	}
+	opts := dashboards.SetImportOptions{Set: a.set, Prometheus: a.prometheus, Aggregate: a.aggregate}
+	for _, p := range strings.Split(a.panels, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			opts.Panels = append(opts.Panels, p)
+		}
+	}
+	if a.grafana.configFile != "" {
+		cfg, err := config.LoadFile(a.grafana.configFile)
+		if err != nil {
+			return err
+		}
+		opts.Sources = cfg.Prometheus
+	}
+	imp, err := client.ImportEnvironmentSet(ctx, a.uid, opts)
+	if err != nil {
+		return err
+	}
+	// The report goes where the set does not.
+	var report io.Writer = os.Stderr
+	file := ""
+	if a.out != "-" && a.out != "" {
+		file, report = a.out, stdout
+	}
+	if len(imp.Queries) == 0 {
+		fmt.Fprint(report, imp.Summary(""))
+		return fmt.Errorf("no query of board %q could be imported (see above); nothing written", a.uid)
+	}
+	data, err := imp.YAML()
+	if err != nil {
+		return err
+	}
+	if err := a.write(data, stdout); err != nil {
+		return err
+	}
+	fmt.Fprint(report, imp.Summary(file))
+	return nil
 }
 
 type listArgs struct {

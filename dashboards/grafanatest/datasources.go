@@ -3,13 +3,14 @@ package grafanatest
 import "net/http"
 
 type datasource struct {
-	id             int64
-	uid, name, typ string
+	id                  int64
+	uid, name, typ, url string
 }
 
-// Datasource seeds a datasource (Type defaults to prometheus).
+// Datasource seeds a datasource (Type defaults to prometheus, URL to
+// http://prometheus:9090).
 type Datasource struct {
-	UID, Name, Type string
+	UID, Name, Type, URL string
 }
 
 // AddDatasource stores a datasource as if created earlier.
@@ -19,14 +20,17 @@ func (s *Server) AddDatasource(orgID int64, d Datasource) {
 	if d.Type == "" {
 		d.Type = "prometheus"
 	}
-	s.org(orgID).datasources[d.UID] = &datasource{id: s.newID(), uid: d.UID, name: d.Name, typ: d.Type}
+	if d.URL == "" {
+		d.URL = "http://prometheus:9090"
+	}
+	s.org(orgID).datasources[d.UID] = &datasource{id: s.newID(), uid: d.UID, name: d.Name, typ: d.Type, url: d.URL}
 }
 
 // full is GET /api/datasources/uid/{uid}'s body: the datasource without
 // secrets (secureJsonFields only says which are set).
 func (d *datasource) full(orgID int64) map[string]any {
 	return map[string]any{"id": d.id, "uid": d.uid, "orgId": orgID, "name": d.name, "type": d.typ, "typeName": d.typ,
-		"typeLogoUrl": "public/app/plugins/datasource/" + d.typ + "/img/logo.svg", "access": "proxy", "url": "http://prometheus:9090",
+		"typeLogoUrl": "public/app/plugins/datasource/" + d.typ + "/img/logo.svg", "access": "proxy", "url": d.url,
 		"user": "", "database": "", "basicAuth": false, "basicAuthUser": "", "withCredentials": false,
 		"isDefault": false, "jsonData": map[string]any{}, "secureJsonFields": map[string]bool{},
 		"version": 1, "readOnly": false}

@@ -1,0 +1,94 @@
+package dashboards
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/dashboards/grafanatest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// teamFake is a Grafana holding a team's own service board (rates,
+// histogram_quantile with $__rate_interval, a multi-value variable set to
+// All, a stat panel, a collapsed row with nested panels, Loki, SQL, a
+// library panel) and its datasources.
+func teamFake(t *testing.T) *grafanatest.Server {
+	t.Helper()
+	s := editorFake(t, grafanatest.Grafana11)
+	data, err := os.ReadFile("testdata/team-board.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var model map[string]any
+	if err := json.Unmarshal(data, &model); err != nil {
+		t.Fatal(err)
+	}
+	s.AddDashboard(1, grafanatest.Dashboard{Model: model, Version: 7})
+	s.AddDatasource(1, grafanatest.Datasource{UID: "prom-main", Name: "Main", URL: "http://prometheus.monitoring:9090/"})
+	s.AddDatasource(1, grafanatest.Datasource{UID: "loki-main", Name: "Logs", Type: "loki", URL: "http://loki:3100"})
+	return s
+}
+
+var teamSources = []config.PrometheusSource{
+	{Name: "local", URL: "http://127.0.0.1:9090"},
+	{Name: "cluster", URL: "http://Prometheus.monitoring:9090"},
+}
+
+// The team board becomes the environment set in the golden file, byte for
+// byte: variables resolved as Grafana would for the saved state, interval
+// variables left for each run, every skipped panel listed with its reason.
+func TestImportEnvironmentSetGolden(t *testing.T) {
+	s := teamFake(t)
+	imp, err := testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "checkout", Sources: teamSources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := imp.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/team-board.set.yaml"
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("set file differs from %s (go test -run %s -update rewrites it):\n%s", golden, t.Name(), got)
+	}
+	// The file is what the config includes: it loads, and each query is
+	// valid PromQL once the run's variables are filled.
+	dir := t.TempDir()
+	writeFile(t, dir+"/checkout.yaml", string(got))
+	writeFile(t, dir+"/config.yaml", `prometheus:
+  - {name: local, url: "http://127.0.0.1:9090"}
+  - {name: cluster, url: "http://prometheus.monitoring:9090"}
+environment_set_files: [checkout.yaml]
+profiles:
+  - name: checkout
+    schedule: "@every 10m"
+    target: {url: "http://checkout:8080/"}
+    environment: [checkout]
+`)
+	cfg, err := config.LoadFile(dir + "/config.yaml")
+	if err != nil {
+		t.Fatalf("the imported set does not load:\n%v", err)
+	}
+	if n := len(cfg.EnvironmentSets["checkout"]); n != len(imp.Queries) || n == 0 {
+		t.Errorf("config has %d queries of the set, the import %d", n, len(imp.Queries))
+	}
+	if summary := imp.Summary("checkout.yaml"); !strings.HasPrefix(summary, `imported 6 queries of 5 panels of board "checkout-svc" into environment set "checkout" (checkout.yaml)`) {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
