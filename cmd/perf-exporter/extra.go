@@ -7,6 +7,7 @@ import "github.com/alecthomas/kingpin/v2"
 func extraCommands(app *kingpin.Application, check, dashboards *kingpin.CmdClause) []command {
 	commands := []command{
 		transformCommand(app),
+		regressionsCommand(app),
 		checkPrometheusCommand(check),
 	}
 	commands = append(commands, grafanaCommands(check, dashboards)...)
