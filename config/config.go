@@ -44,6 +44,8 @@ type Global struct {
 	StartJitter Duration `yaml:"start_jitter"`
 	// EnvironmentWindow shapes the window environment queries cover.
 	EnvironmentWindow EnvironmentWindow `yaml:"environment_window"`
+	// Regressions tunes change-point detection (§8 of the design).
+	Regressions Regressions `yaml:"regressions"`
 }
 
 // Limits guard against a typo that would overload a target.
@@ -158,6 +160,8 @@ type Profile struct {
 	// MaxSuccessAge overrides "three schedule intervals" as the age after
 	// which PerfNoRecentSuccess fires; for irregular cron schedules.
 	MaxSuccessAge Duration `yaml:"max_success_age"`
+	// Regressions overrides global.regressions for this profile.
+	Regressions Regressions `yaml:"regressions"`
 }
 
 // Target is what the load is sent to.

@@ -157,6 +157,7 @@ func (v *validator) global(g *Global) {
 	if g.BaselineRuns < 1 {
 		v.errorf(append(at, "baseline_runs"), "global.baseline_runs must be at least 1")
 	}
+	v.regressions(append(at, "regressions"), "global.regressions", &g.Regressions)
 }
 
 func (v *validator) profile(at []any, p *Profile, c *Config) {
@@ -182,6 +183,7 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 	v.target(append(at, "target"), ctx, p)
 	v.load(append(at, "load"), ctx, p, &c.Global.Limits)
 	v.slo(append(at, "slo"), ctx, p)
+	v.regressions(append(at, "regressions"), ctx+": regressions", &p.Regressions)
 	for i, set := range p.Environment {
 		_, user := c.EnvironmentSets[set]
 		switch {
