@@ -13,6 +13,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/perf-exporter/perf-exporter/config"
 )
 
 // Params tune the detector. The zero value is not usable; start from
@@ -32,7 +34,26 @@ type Params struct {
 // DefaultParams are the defaults of global.regressions, measured on the
 // evaluation corpus (see the package's evaluation test and the README).
 func DefaultParams() Params {
-	return Params{Significance: 0.001, MinMagnitude: 0.05, Window: 30}
+	return Params{
+		Significance: config.DefaultRegressionSignificance,
+		MinMagnitude: config.DefaultRegressionMinMagnitude,
+		Window:       config.DefaultRegressionWindow,
+	}
+}
+
+// ParamsFrom are a profile's effective settings (Config.RegressionsFor).
+func ParamsFrom(r config.Regressions) Params {
+	p := DefaultParams()
+	if r.Significance != 0 {
+		p.Significance = r.Significance
+	}
+	if r.MinMagnitude != nil {
+		p.MinMagnitude = *r.MinMagnitude
+	}
+	if r.Window != 0 {
+		p.Window = r.Window
+	}
+	return p
 }
 
 // MinRuns is how many runs each level needs on both sides of a change
@@ -335,12 +356,8 @@ func (s *Series) levels(lo, c, hi int) (before, after float64) {
 	return median(s.raw[max(lo, c-w):c]), median(s.raw[c:min(hi, c+w)])
 }
 
-// envelopeWindows is how far back, in windows, beyondEnvelope looks.
-const envelopeWindows = 4
-
 // beyondEnvelope tells whether a young level (fewer runs than a window) lies
-// beyond every stretch of as many runs of the level before it, within the
-// last envelopeWindows windows: the median of the new level's n runs must be
+// beyond every stretch of as many runs of the level before it: the median of the new level's n runs must be
 // above (up) or below every median of n consecutive earlier runs. The t-test
 // takes runs as independent, but the noise of a shared machine comes in
 // bursts of a few runs; a burst as large as one the old level already
@@ -353,7 +370,7 @@ func (s *Series) beyondEnvelope(lo, c, hi int, up bool) bool {
 	}
 	after := median(s.raw[c:hi])
 	buf := make([]float64, n)
-	for j := max(lo, c-envelopeWindows*s.params.Window); j+n <= c; j++ {
+	for j := lo; j+n <= c; j++ {
 		copy(buf, s.raw[j:j+n])
 		m := medianInPlace(buf)
 		if up && m >= after || !up && m <= after {
