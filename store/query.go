@@ -31,6 +31,9 @@ type Summary struct {
 	ErrorRatio   float64
 	// Latency maps percentile labels ("50", "99.9") to seconds.
 	Latency map[string]float64
+	// CorrectedP99 is the coordinated-omission corrected p99 in seconds,
+	// where the engine measures it (for change-point detection).
+	CorrectedP99 float64 `json:",omitempty"`
 }
 
 // End is when the run finished.
@@ -49,6 +52,9 @@ func summarize(doc *result.Document) Summary {
 		RequestedQPS: doc.RequestedQPS,
 		ActualQPS:    doc.ActualQPS,
 		ErrorRatio:   doc.PerfExporter.ErrorRatio,
+	}
+	if v, ok := result.PercentileOf(doc.PerfExporter.CorrectedDurationHistogram, 99); ok {
+		s.CorrectedP99 = v
 	}
 	if h := doc.DurationHistogram; h != nil && len(h.Percentiles) > 0 {
 		s.Latency = make(map[string]float64, len(h.Percentiles))
@@ -258,6 +264,13 @@ func (s *Store) Latest(ctx context.Context) (map[string]Last, error) {
 // missed their objectives, failed or were aborted do not count: a baseline
 // is what the service does when healthy.
 func (s *Store) Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error) {
+	return s.BaselineWithin(ctx, profile, n, time.Time{}, time.Time{})
+}
+
+// BaselineWithin is Baseline over the runs that started at or after from and
+// before until (a zero time is no bound): the runs of one level of the
+// profile, as the change points delimit it.
+func (s *Store) BaselineWithin(ctx context.Context, profile string, n int, from, until time.Time) (map[string]float64, int, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -277,7 +290,8 @@ func (s *Store) Baseline(ctx context.Context, profile string, n int) (map[string
 			if err != nil {
 				return err
 			}
-			if sum.Outcome != result.OutcomeSuccess {
+			if sum.Outcome != result.OutcomeSuccess || !from.IsZero() && sum.StartTime.Before(from) ||
+				!until.IsZero() && !sum.StartTime.Before(until) {
 				continue
 			}
 			used++

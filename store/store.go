@@ -38,11 +38,15 @@ const schemaVersion = "1"
 //	                          big endian, sortable) + run id, so a cursor walks
 //	                          a profile's runs in time order
 //	inflight/<run id>      -> the inFlight mark of a started, unsaved run
+//	accepted/<profile>/<k> -> an Acceptance of a metric's new level; k = its
+//	                          time (8 bytes, big endian) + metric (added
+//	                          without a schema change: older stores get it)
 var (
 	bucketMeta     = []byte("meta")
 	bucketDocs     = []byte("docs")
 	bucketProfiles = []byte("profiles")
 	bucketInFlight = []byte("inflight")
+	bucketAccepted = []byte("accepted")
 	keySchema      = []byte("schema")
 )
 
@@ -184,7 +188,7 @@ func (s *Store) init() error {
 		if v := string(meta.Get(keySchema)); v != schemaVersion {
 			return fmt.Errorf("store %s has schema %q, this perf-exporter reads schema %q (written by a different version?)", s.path, v, schemaVersion)
 		}
-		for _, name := range [][]byte{bucketDocs, bucketProfiles, bucketInFlight} {
+		for _, name := range [][]byte{bucketDocs, bucketProfiles, bucketInFlight, bucketAccepted} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store %s: creating bucket %s: %w", s.path, name, err)
 			}
