@@ -51,7 +51,7 @@ func (h *historyRecorder) Save(_ context.Context, doc *result.Document) error {
 	h.mu.Unlock()
 	return nil
 }
-func (h *historyRecorder) Baseline(context.Context, string, int) (map[string]float64, int, error) {
+func (h *historyRecorder) BaselineWithin(context.Context, string, int, time.Time, time.Time) (map[string]float64, int, error) {
 	return map[string]float64{"50": 0.001}, 1, nil
 }
 

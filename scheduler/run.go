@@ -161,9 +161,16 @@ func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *result.Docu
 func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, gen uint64, doc *result.Document, bulk *result.Measurement) {
 	var baseline map[string]float64
 	var n int
+	var from, until time.Time
+	if s.opts.History != nil && s.opts.Regressions != nil {
+		var err error
+		if from, until, err = s.opts.Regressions.Observe(ctx, doc); err != nil {
+			s.log.Error("cannot update the change points", "profile", profile, "err", err)
+		}
+	}
 	if s.opts.History != nil && doc.PerfExporter.Outcome == result.OutcomeSuccess {
 		var err error
-		if baseline, n, err = s.opts.History.Baseline(ctx, profile, cfg.Global.BaselineRuns); err != nil {
+		if baseline, n, err = s.opts.History.BaselineWithin(ctx, profile, cfg.Global.BaselineRuns, from, until); err != nil {
 			s.log.Error("cannot compute the baseline", "profile", profile, "err", err)
 		}
 	}

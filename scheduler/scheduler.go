@@ -39,7 +39,18 @@ type Recorder interface {
 type History interface {
 	BeginRun(ctx context.Context, pending *result.Document) error
 	Save(ctx context.Context, doc *result.Document) error
-	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
+	// BaselineWithin is the median latency per percentile label of the
+	// last n successful runs that started in [from, until) (zero: no
+	// bound), and how many runs that was.
+	BaselineWithin(ctx context.Context, profile string, n int, from, until time.Time) (map[string]float64, int, error)
+}
+
+// Regressions follows each profile's change points (package regression).
+// Observe takes every completed run, after it is saved, and returns the
+// window of the runs of the accepted latency level, which the baseline is
+// the median of: never the runs of an open regression.
+type Regressions interface {
+	Observe(ctx context.Context, doc *result.Document) (from, until time.Time, err error)
 }
 
 // Environment evaluates a profile's environment queries over a run's window.
@@ -56,6 +67,7 @@ type Options struct {
 	Recorder    Recorder
 	History     History     // optional
 	Environment Environment // optional
+	Regressions Regressions // optional; needs History
 	Logger      *slog.Logger
 	// Split makes this replica send 1/Split of every profile's load
 	// (--load.split), so N replicas together send the profile's load.

@@ -37,6 +37,9 @@ type Options struct {
 	// Prometheus tests the connection to the Prometheus sources for
 	// GET /api/v1/prometheus; nil leaves the endpoint out.
 	Prometheus Prometheus
+	// Changes serves GET /api/v1/profiles/{name}/changes and POST
+	// .../changes/{id}/accept; nil leaves them out.
+	Changes Changes
 	// BaselineRuns is global.baseline_runs at start, how many successful
 	// runs the charts' baselines are the median of; 0 =
 	// config.DefaultBaselineRuns. Handler.ApplyConfig changes it.
@@ -107,6 +110,10 @@ func (h *Handler) routes() {
 		writeJSON(w, http.StatusOK, profileViews(o.Profiles.Statuses()))
 	})
 	mux.HandleFunc("POST /api/v1/profiles/{name}/run", h.runNow)
+	if o.Changes != nil {
+		mux.HandleFunc("GET /api/v1/profiles/{name}/changes", h.listChanges)
+		mux.HandleFunc("POST /api/v1/profiles/{name}/changes/{id}/accept", h.acceptChange)
+	}
 	if o.Prometheus != nil {
 		mux.HandleFunc("GET /api/v1/prometheus", h.checkPrometheus)
 	}

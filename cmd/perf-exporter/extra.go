@@ -11,5 +11,6 @@ func extraCommands(app *kingpin.Application, check, dashboards *kingpin.CmdClaus
 		checkPrometheusCommand(check),
 	}
 	commands = append(commands, grafanaCommands(check, dashboards)...)
+	commands = append(commands, changesCommands(app)...)
 	return commands
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/collector"
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/regression"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
@@ -67,7 +68,11 @@ profiles:
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(runs)
 	sched := scheduler.New(scheduler.Options{Recorder: runs})
-	if err := restoreHistory(ctx, slog.New(slog.DiscardHandler), st, runs, sched, cfg); err != nil {
+	changes := regression.New(st, nil, nil)
+	if err := changes.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := restoreHistory(ctx, slog.New(slog.DiscardHandler), st, runs, sched, changes, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err := sched.Apply(cfg); err != nil {

@@ -28,7 +28,7 @@ func (s savedDocs) Save(_ context.Context, doc *result.Document) error {
 	s <- doc
 	return nil
 }
-func (savedDocs) Baseline(context.Context, string, int) (map[string]float64, int, error) {
+func (savedDocs) BaselineWithin(context.Context, string, int, time.Time, time.Time) (map[string]float64, int, error) {
 	return nil, 0, nil
 }
 

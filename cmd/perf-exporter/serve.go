@@ -24,6 +24,7 @@ import (
 	"github.com/perf-exporter/perf-exporter/dashboards"
 	"github.com/perf-exporter/perf-exporter/environment"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/regression"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/scheduler"
 	"github.com/perf-exporter/perf-exporter/store"
@@ -106,6 +107,12 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloads := collector.NewReload(reg)
 	reloads.Record(true, time.Now())
+	changes := regression.New(st, nil, logger)
+	if err := changes.ApplyConfig(cfg); err != nil {
+		closeListeners(listeners)
+		return err
+	}
+	reg.MustRegister(changes)
 
 	sched := scheduler.New(scheduler.Options{
 		Engines: func(cfg *config.Config, name string) (loadgen.Engine, error) {
@@ -114,10 +121,11 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Recorder:    runs,
 		History:     st,
 		Environment: env,
+		Regressions: changes,
 		Logger:      logger,
 		Split:       f.split,
 	})
-	if err := restoreHistory(ctx, logger, st, runs, sched, cfg); err != nil {
+	if err := restoreHistory(ctx, logger, st, runs, sched, changes, cfg); err != nil {
 		closeListeners(listeners)
 		return err
 	}
@@ -135,6 +143,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Ready:        &ready,
 		History:      st,
 		Prometheus:   prometheusSources{env},
+		Changes:      changes,
 		BaselineRuns: cfg.Global.BaselineRuns,
 		Logger:       logger,
 		Version:      version.Info(),
@@ -143,6 +152,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		EnableAdminAPI:  f.enableAdminAPI,
 	})
 	reload.reloaders = []reloader{
+		{"regressions", changes.ApplyConfig}, // before the scheduler: its runs observe
 		{"scheduler", sched.Apply},
 		{"environment", checker.ApplyConfig},
 		{"retention", func(cfg *config.Config) error {
@@ -204,7 +214,7 @@ func closeListeners(listeners []net.Listener) {
 // go blank after a restart or upgrade. The gauges and the landing page's
 // last run come from the last completed run: an aborted one (the run a
 // kill -9 interrupted) measured nothing whole and must not zero them.
-func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, runs *collector.Runs, sched *scheduler.Scheduler, cfg *config.Config) error {
+func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, runs *collector.Runs, sched *scheduler.Scheduler, changes *regression.Tracker, cfg *config.Config) error {
 	configured := map[string]bool{}
 	for _, p := range cfg.Profiles {
 		configured[p.Name] = true
@@ -238,7 +248,13 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 		if last.Success != nil {
 			runs.SetLastSuccess(profile, last.Success.End())
 		}
-		baseline, n, err := st.Baseline(ctx, profile, cfg.Global.BaselineRuns)
+		// The change points are replayed from the history: the baseline is
+		// the accepted level's, and the regression gauges are back.
+		from, until, err := changes.BaselineWindow(ctx, profile)
+		if err != nil {
+			return err
+		}
+		baseline, n, err := st.BaselineWithin(ctx, profile, cfg.Global.BaselineRuns, from, until)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,376 @@
+// Package regression follows each profile's change points as runs land: it
+// feeds every completed run to the change-point detector, keeps who
+// accepted which new level (in the store, so it survives restarts), tells
+// the scheduler which runs make the baseline, and exports the regression
+// metrics of DESIGN §8.
+package regression
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/changepoint"
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/result"
+	"github.com/perf-exporter/perf-exporter/store"
+)
+
+// Store is what the tracker reads and writes of the run history.
+type Store interface {
+	Series(ctx context.Context, profile string) ([]store.Summary, error)
+	Acceptances(ctx context.Context, profile string) ([]store.Acceptance, error)
+	Accept(ctx context.Context, profile string, a store.Acceptance) error
+}
+
+// Errors of Accept and Changes.
+var (
+	ErrUnknownProfile = errors.New("no such profile")
+	ErrUnknownChange  = errors.New("no such change point")
+)
+
+// Change is a change point as the API shows it.
+type Change struct {
+	// ID is metric@run_id: stable while the change point stays at its run.
+	ID        string    `json:"id"`
+	Metric    string    `json:"metric"`
+	RunID     string    `json:"run_id"`
+	Time      time.Time `json:"time"`
+	Direction string    `json:"direction"`
+	Status    string    `json:"status"`
+	Before    float64   `json:"before"`
+	After     float64   `json:"after"`
+	Ratio     float64   `json:"ratio"`
+	PValue    float64   `json:"p_value"`
+	// index is the run's position in the history.
+	index int
+}
+
+// Tracker follows the change points of every profile. It is safe for
+// concurrent use.
+type Tracker struct {
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu sync.Mutex
+	// params are each configured profile's detector parameters.
+	params   map[string]changepoint.Params
+	profiles map[string]*profileState
+	// found counts change points that appeared since start, by profile,
+	// metric and direction (perf_change_points_total).
+	found map[[3]string]float64
+}
+
+type profileState struct {
+	params   changepoint.Params
+	hist     *changepoint.History
+	accepted []store.Acceptance
+	// seen are the positions of every change point shown so far, by metric
+	// and direction: a new one is counted once, and one that moves by a run
+	// as more runs come in is not new.
+	seen    map[[2]string][]int
+	changes []Change
+}
+
+// New returns a tracker over the store. now is the clock of acceptances
+// (nil = time.Now).
+func New(st Store, now func() time.Time, logger *slog.Logger) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Tracker{store: st, now: now, log: logger, params: map[string]changepoint.Params{}, profiles: map[string]*profileState{}, found: map[[3]string]float64{}}
+}
+
+// ApplyConfig sets each profile's detector parameters; a profile whose
+// parameters changed is detected again from its history, and a removed
+// profile is forgotten (its metrics go).
+func (t *Tracker) ApplyConfig(cfg *config.Config) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.params = make(map[string]changepoint.Params, len(cfg.Profiles))
+	for _, p := range cfg.Profiles {
+		t.params[p.Name] = changepoint.ParamsFrom(cfg.RegressionsFor(p))
+	}
+	for name, st := range t.profiles {
+		if params, ok := t.params[name]; !ok || params != st.params {
+			delete(t.profiles, name)
+		}
+	}
+	return nil
+}
+
+// BaselineWindow loads a profile's change points from the store (at start,
+// so the metrics are there before the next run) and returns the window of
+// the runs of its accepted latency level, as Observe does.
+func (t *Tracker) BaselineWindow(ctx context.Context, profile string) (from, until time.Time, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, err := t.state(ctx, profile)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	from, until = st.baselineWindow()
+	return from, until, nil
+}
+
+// state returns the profile's state, replaying its history from the store
+// when it is not loaded yet. Called with t.mu held.
+func (t *Tracker) state(ctx context.Context, profile string) (*profileState, error) {
+	params, ok := t.params[profile]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownProfile, profile)
+	}
+	if st := t.profiles[profile]; st != nil {
+		return st, nil
+	}
+	runs, err := t.store.Series(ctx, profile)
+	if err != nil {
+		return nil, fmt.Errorf("change points of profile %s: %w", profile, err)
+	}
+	accepted, err := t.store.Acceptances(ctx, profile)
+	if err != nil {
+		return nil, fmt.Errorf("change points of profile %s: %w", profile, err)
+	}
+	st := &profileState{params: params, hist: changepoint.NewHistory(params), accepted: accepted, seen: map[[2]string][]int{}}
+	for _, s := range runs {
+		st.hist.Add(runFromSummary(s))
+	}
+	st.refresh()
+	for _, c := range st.changes {
+		st.isNew(c) // found before this start: not counted again
+	}
+	t.profiles[profile] = st
+	return st, nil
+}
+
+// Observe adds a completed run (already saved in the store) and returns the
+// window of the runs that make the latency baseline: those of the accepted
+// level, from its first run (zero: the beginning) up to the first run of an
+// open latency regression (zero: none open).
+func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, until time.Time, err error) {
+	profile := doc.PerfExporter.Profile
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.profiles[profile]
+	if st == nil {
+		// Replaying the store includes this run: it was saved first.
+		if st, err = t.state(ctx, profile); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+	} else {
+		st.hist.Add(changepoint.RunFromDocument(doc))
+		st.refresh()
+	}
+	for _, c := range st.changes {
+		if st.isNew(c) {
+			t.found[[3]string{profile, c.Metric, c.Direction}]++
+			t.log.Info("change point", "profile", profile, "metric", c.Metric, "run", c.RunID, "direction", c.Direction,
+				"before", c.Before, "after", c.After, "p_value", c.PValue)
+		}
+	}
+	from, until = st.baselineWindow()
+	return from, until, nil
+}
+
+// Changes lists a profile's change points, oldest first.
+func (t *Tracker) Changes(ctx context.Context, profile string) ([]Change, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, err := t.state(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(st.changes), nil
+}
+
+// Accept makes the level a regression started its profile's new normal:
+// every regression of that metric (of any latency metric, for a latency
+// change) that started up to now is accepted.
+// Accepting a change point that is not an open regression changes nothing.
+func (t *Tracker) Accept(ctx context.Context, profile, id string) (Change, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, err := t.state(ctx, profile)
+	if err != nil {
+		return Change{}, err
+	}
+	i := slices.IndexFunc(st.changes, func(c Change) bool { return c.ID == id })
+	if i < 0 {
+		return Change{}, fmt.Errorf("profile %s: %w: %s", profile, ErrUnknownChange, id)
+	}
+	if st.changes[i].Status != changepoint.StatusOpen {
+		return st.changes[i], nil
+	}
+	// A latency change shows in every percentile: accepting it accepts
+	// the latency level, whichever percentile's change point was named.
+	metrics := []string{st.changes[i].Metric}
+	if slices.Contains(allLatency, metrics[0]) {
+		metrics = allLatency
+	}
+	now := t.now()
+	for _, metric := range metrics {
+		a := store.Acceptance{Metric: metric, ChangeID: id, At: now}
+		if err := t.store.Accept(ctx, profile, a); err != nil {
+			return Change{}, err
+		}
+		st.accepted = append(st.accepted, a)
+	}
+	st.refresh()
+	t.log.Info("regression accepted", "profile", profile, "change", id)
+	return st.changes[i], nil
+}
+
+// isNew tells whether a change point was not seen before (nor one of the
+// same metric and direction a run away), and remembers it.
+func (st *profileState) isNew(c Change) bool {
+	key := [2]string{c.Metric, c.Direction}
+	for _, i := range st.seen[key] {
+		if i >= c.index-1 && i <= c.index+1 {
+			return false
+		}
+	}
+	st.seen[key] = append(st.seen[key], c.index)
+	return true
+}
+
+// refresh recomputes the change points with their statuses: the detector's
+// (open, recovered, accepted improvements), then the acceptances recorded.
+func (st *profileState) refresh() {
+	cps := st.hist.Changes()
+	st.changes = st.changes[:0]
+	for _, cp := range cps {
+		c := Change{
+			ID: cp.Metric + "@" + cp.RunID, Metric: cp.Metric, RunID: cp.RunID, Time: cp.Time,
+			Direction: cp.Direction, Status: cp.Status, Before: cp.Before, After: cp.After, Ratio: cp.Ratio, PValue: cp.PValue,
+			index: cp.Index,
+		}
+		if c.Status == changepoint.StatusOpen && st.acceptedAfter(c.Metric, c.Time) {
+			c.Status = changepoint.StatusAccepted
+		}
+		st.changes = append(st.changes, c)
+	}
+}
+
+// acceptedAfter tells whether someone accepted the metric's level after a
+// regression that started at start.
+func (st *profileState) acceptedAfter(metric string, start time.Time) bool {
+	for _, a := range st.accepted {
+		if a.Metric == metric && !a.At.Before(start) {
+			return true
+		}
+	}
+	return false
+}
+
+// latencyMetrics are the metrics the latency baseline follows.
+var latencyMetrics = []string{changepoint.LatencyP50, changepoint.LatencyP90, changepoint.LatencyP99}
+
+// allLatency are the metrics one accept of a latency change accepts.
+var allLatency = []string{changepoint.LatencyP50, changepoint.LatencyP90, changepoint.LatencyP99, changepoint.CorrectedLatencyP99}
+
+// baselineWindow is the accepted latency level: from the last accepted
+// latency change point (an improvement, or a regression someone accepted)
+// before the first open latency regression, up to that regression.
+func (st *profileState) baselineWindow() (from, until time.Time) {
+	for _, c := range st.changes {
+		if c.Status == changepoint.StatusOpen && slices.Contains(latencyMetrics, c.Metric) {
+			if until.IsZero() || c.Time.Before(until) {
+				until = c.Time
+			}
+		}
+	}
+	for _, c := range st.changes {
+		if c.Status != changepoint.StatusAccepted || !slices.Contains(latencyMetrics, c.Metric) {
+			continue
+		}
+		if (until.IsZero() || c.Time.Before(until)) && c.Time.After(from) {
+			from = c.Time
+		}
+	}
+	return from, until
+}
+
+// runFromSummary reads a stored run as RunFromDocument reads its document,
+// so a replay at start finds what detection at each run found.
+func runFromSummary(s store.Summary) changepoint.Run {
+	requested, _ := strconv.ParseFloat(s.RequestedQPS, 64)
+	v := map[string]float64{changepoint.AchievedRPS: s.ActualQPS, changepoint.ErrorRatio: s.ErrorRatio}
+	for metric, label := range map[string]string{changepoint.LatencyP50: "50", changepoint.LatencyP90: "90", changepoint.LatencyP99: "99"} {
+		if x, ok := s.Latency[label]; ok {
+			v[metric] = x
+		}
+	}
+	if s.CorrectedP99 > 0 {
+		v[changepoint.CorrectedLatencyP99] = s.CorrectedP99
+	}
+	return changepoint.Run{
+		ID: s.RunID, Time: s.StartTime, RequestedQPS: max(requested, 0),
+		Counts: s.Outcome == result.OutcomeSuccess || s.Outcome == result.OutcomeSLOMissed, Values: v,
+	}
+}
+
+var (
+	descOpen = prometheus.NewDesc("perf_regression_open",
+		"1 while a regression of the metric is open (not recovered, not accepted), else 0.", []string{"profile", "metric"}, nil)
+	descRatio = prometheus.NewDesc("perf_regression_change_ratio",
+		"After / before of the open regression of the metric, only while one is open.", []string{"profile", "metric"}, nil)
+	descStarted = prometheus.NewDesc("perf_regression_started_timestamp_seconds",
+		"Start of the first run of the open regression of the metric, only while one is open.", []string{"profile", "metric"}, nil)
+	descFound = prometheus.NewDesc("perf_change_points_total",
+		"Change points found since start, by metric and direction.", []string{"profile", "metric", "direction"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (t *Tracker) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descOpen, descRatio, descStarted, descFound} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: every judged metric of every
+// loaded profile has perf_regression_open (0 when none is open, so an alert
+// resolves on accept), and the counters start at 0.
+func (t *Tracker) Collect(ch chan<- prometheus.Metric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for profile, st := range t.profiles {
+		for _, metric := range changepoint.Metrics() {
+			var first, last *Change
+			for i := range st.changes {
+				c := &st.changes[i]
+				if c.Metric != metric || c.Status != changepoint.StatusOpen {
+					continue
+				}
+				if first == nil {
+					first = c
+				}
+				last = c
+			}
+			open := 0.0
+			if first != nil {
+				open = 1
+				ratio := 0.0
+				if first.Before != 0 {
+					ratio = last.After / first.Before
+				}
+				ch <- prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, ratio, profile, metric)
+				ch <- prometheus.MustNewConstMetric(descStarted, prometheus.GaugeValue, float64(first.Time.UnixNano())/1e9, profile, metric)
+			}
+			ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, open, profile, metric)
+			for _, dir := range []string{changepoint.Regression, changepoint.Improvement} {
+				ch <- prometheus.MustNewConstMetric(descFound, prometheus.CounterValue, t.found[[3]string{profile, metric, dir}], profile, metric, dir)
+			}
+		}
+	}
+}
