@@ -33,6 +33,10 @@ var (
 	methodName  = regexp.MustCompile(`^[A-Z]+$`)
 )
 
+// ValidProfileName tells whether name can be a profile's name (and so its
+// profile label): [a-z0-9_-]+.
+func ValidProfileName(name string) bool { return profileName.MatchString(name) }
+
 // validator collects every problem with the line it comes from.
 type validator struct {
 	file string

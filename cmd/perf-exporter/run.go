@@ -18,6 +18,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/loadgen"
+	"github.com/perf-exporter/perf-exporter/push"
 	"github.com/perf-exporter/perf-exporter/report"
 	"github.com/perf-exporter/perf-exporter/result"
 )
@@ -25,7 +26,7 @@ import (
 // Exit codes of `run`.
 const (
 	exitFailure   = 1 // the run did not complete
-	exitSLOMissed = 2 // a --max-latency or --max-error-ratio threshold was missed
+	exitSLOMissed = 2 // a --max-latency or --max-error-ratio threshold was missed, or a metric regressed against --baseline
 )
 
 type runFlags struct {
@@ -39,6 +40,7 @@ type runFlags struct {
 	// given, even a negative one, must be a ratio.
 	maxErrorRatioSet bool
 	insecure         bool
+	ci               ciFlags
 }
 
 func runCommand(app *kingpin.Application) command {
@@ -66,6 +68,7 @@ func (f *runFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("json", "Write the result document to this file (- for stdout; the summary then goes to stderr).").StringVar(&f.jsonOut)
 	cmd.Flag("max-latency", "Threshold such as p99=250ms (repeatable); missed = exit 2.").StringsVar(&f.maxLatency)
 	cmd.Flag("max-error-ratio", "Threshold on the error ratio, 0 to 1; missed = exit 2.").IsSetByUser(&f.maxErrorRatioSet).Float64Var(&f.maxErrorRatio)
+	f.ci.register(cmd)
 }
 
 func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
@@ -84,25 +87,96 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 	if f.jsonOut == "-" {
 		summaryOut = os.Stderr
 	}
-	progress := report.NewProgress(ctx, os.Stderr, isTerminal(os.Stderr), p.Load.Duration.D()+p.Load.Warmup.D())
-	start := time.Now()
-	run := &loadgen.Run{Profile: p, Split: 1, ID: loadgen.RunID(p.Name, start), Start: start, Engine: engine, Observer: progress}
-	doc := run.Execute(ctx).Doc
-	progress.Stop()
-	report.WriteSummary(summaryOut, doc)
-	if f.jsonOut != "" {
-		if err := writeDocument(f.jsonOut, doc); err != nil {
+	labels, _ := f.ci.labelMap() // checked with the flags
+	var pushed *pushers
+	if f.ci.remoteWriteURL != "" || f.ci.pushgatewayURL != "" {
+		series, err := push.NewSeries(p, labels)
+		if err == nil {
+			pushed, err = f.ci.newPushers(series)
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
 			return exitFailure
 		}
 	}
-	switch doc.PerfExporter.Outcome {
+	baseline, err := f.ci.loadBaseline(ctx, p.Name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
+		return exitFailure
+	}
+
+	progress := report.NewProgress(ctx, os.Stderr, isTerminal(os.Stderr), p.Load.Duration.D()+p.Load.Warmup.D())
+	var observer result.Observer = progress
+	if pushed != nil {
+		observer = teeObserver{progress, pushed}
+		pushed.start(ctx, os.Stderr)
+	}
+	start := time.Now()
+	run := &loadgen.Run{Profile: p, Split: 1, ID: loadgen.RunID(p.Name, start), Start: start, Engine: engine, Observer: observer}
+	finished := run.Execute(ctx)
+	doc := finished.Doc
+	progress.Stop()
+	comparisons := baseline.judge(doc)
+	report.WriteSummary(summaryOut, doc)
+	for _, c := range comparisons {
+		fmt.Fprintln(summaryOut, report.DescribeComparison(c))
+	}
+
+	// The measured result is never lost: the document and the reports are
+	// written before anything is pushed.
+	failed := false
+	if f.jsonOut != "" {
+		if err := writeDocument(f.jsonOut, doc); err != nil {
+			fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
+			failed = true
+		}
+	}
+	if err := f.ci.writeReports(doc, comparisons); err != nil {
+		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
+		failed = true
+	}
+	if pushed != nil {
+		var bulk *result.Measurement
+		if pushed.live.Load() == 0 {
+			bulk = finished.Measured
+		}
+		pushed.series.Finish(doc, bulk)
+		if err := pushed.finish(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
+			failed = true
+		}
+	}
+	return exitStatus(doc.PerfExporter.Outcome, comparisons, failed)
+}
+
+// exitStatus is 1 when the run did not complete or a report or push
+// failed, 2 when an objective was missed or a metric regressed against the
+// baseline, else 0.
+func exitStatus(outcome string, comparisons []result.Comparison, failed bool) int {
+	if failed {
+		return exitFailure
+	}
+	switch outcome {
 	case result.OutcomeSuccess:
+		for _, c := range comparisons {
+			if c.Regression {
+				return exitSLOMissed
+			}
+		}
 		return 0
 	case result.OutcomeSLOMissed:
 		return exitSLOMissed
 	default:
 		return exitFailure
+	}
+}
+
+// teeObserver hands every request to each of its observers.
+type teeObserver []result.Observer
+
+func (t teeObserver) ObserveRequest(latency time.Duration, code string) {
+	for _, o := range t {
+		o.ObserveRequest(latency, code)
 	}
 }
 
@@ -157,7 +231,7 @@ func (f *runFlags) check() error {
 			return fmt.Errorf("--json %s: %w", f.jsonOut, err)
 		}
 	}
-	return nil
+	return f.ci.check()
 }
 
 // checkWritable finds out now, not after the whole run, whether the result
@@ -181,8 +255,8 @@ func (f *runFlags) profile() (config.Profile, error) {
 		return config.Profile{}, err
 	}
 	p := config.Profile{
-		Name: "run", Schedule: "@every 1h", Engine: f.engine,
-		Target: config.Target{URL: f.url, Protocol: f.protocol, Method: f.method, Body: f.body,
+		Name: f.ci.profile, Schedule: "@every 1h", Engine: f.engine,
+		Target: config.Target{URL: grpcTarget(f.protocol, f.url), Protocol: f.protocol, Method: f.method, Body: f.body,
 			Timeout: config.Duration(f.timeout), Headers: map[string]string{},
 			TLS: config.TLS{InsecureSkipVerify: f.insecure}},
 		Load: config.Load{QPS: f.qps, Connections: f.connections, Duration: config.Duration(f.duration), Warmup: config.Duration(f.warmup)},

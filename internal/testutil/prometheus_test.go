@@ -2,8 +2,10 @@ package testutil
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,4 +50,31 @@ func instantQuery(t *testing.T, base, query string) string {
 	}
 	s, _ := body.Data.Result[0].Value[1].(string)
 	return s
+}
+
+// TestStartPushgatewayTakesAPush pushes one series in the text format and
+// reads it back from the Pushgateway's /metrics with its grouping labels.
+func TestStartPushgatewayTakesAPush(t *testing.T) {
+	base := StartPushgateway(t)
+	req, err := http.NewRequest(http.MethodPut, base+"/metrics/job/testutil/profile/p", strings.NewReader("pushed_value 42\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("push: %s", resp.Status)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := `pushed_value{instance="",job="testutil",profile="p"} 42`; !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, body)
+	}
 }
