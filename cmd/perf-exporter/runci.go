@@ -298,6 +298,9 @@ func grpcTarget(protocol, raw string) string {
 type baselineRuns struct{}
 
 func (c *ciFlags) loadBaseline(ctx context.Context, profile string) (*baselineRuns, error) {
+	if c.baseline != "" {
+		return nil, fmt.Errorf("--baseline is not implemented yet")
+	}
 	return nil, nil
 }
 
