@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -185,8 +184,10 @@ func runPhase(ctx context.Context, p config.Profile, d time.Duration, fields con
 		offset += g.connections
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the others were stopped by it, or failed alike
+		}
 	}
 	ph := &phase{hook: hook, codes: map[string]int64{}}
 	for _, r := range results {
