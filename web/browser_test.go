@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +32,7 @@ var browserRuns = func() []testRun {
 	var runs []testRun
 	scales := []float64{1, 1.1, 0.95, 1.05, 1.8, 0, 1, 0.9, 1.15, 1.05, 1.6, 1}
 	for i, scale := range scales {
-		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale}
+		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale, corrected: true}
 		switch {
 		case scale == 0:
 			r.outcome = result.OutcomeFailure
@@ -41,7 +42,7 @@ var browserRuns = func() []testRun {
 		runs = append(runs, r)
 	}
 	for i := range 3 {
-		runs = append(runs, testRun{id: fmt.Sprintf("search-%d", i), profile: "search", start: t0.Add(time.Duration(i)*7*time.Hour + time.Hour), scale: 0.5})
+		runs = append(runs, testRun{id: fmt.Sprintf("search-%d", i), profile: "search", start: t0.Add(time.Duration(i)*7*time.Hour + time.Hour), scale: 0.5, qps: 200})
 	}
 	return runs
 }()
@@ -112,6 +113,20 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 		screenshot(t, chromium, srv.URL+"/runs/checkout-10", "run.png")
 	})
+	t.Run("compare page", func(t *testing.T) {
+		t.Parallel()
+		url := srv.URL + "/compare?ids=checkout-00,checkout-04,search-1"
+		page := loadCleanly(t, chromium, url)
+		var curves []string
+		for _, c := range findAll(byClass(t, page, "plot-log"), hasClass("curve")) {
+			id, _ := attr(c, "data-run")
+			curves = append(curves, id)
+		}
+		if want := "checkout-00 checkout-00 checkout-04 checkout-04 search-1"; strings.Join(curves, " ") != want {
+			t.Errorf("curves of runs %q, want %q (one per run, and the corrected ones)", curves, want)
+		}
+		screenshot(t, chromium, url, "compare.png")
+	})
 	t.Cleanup(func() {
 		for _, r := range log.requests() {
 			if r.status >= 400 {
@@ -119,6 +134,16 @@ func TestPagesInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// byClass is the one element of a class under n.
+func byClass(t *testing.T, n *html.Node, class string) *html.Node {
+	t.Helper()
+	found := findAll(n, hasClass(class))
+	if len(found) != 1 {
+		t.Fatalf("%d elements of class %s, want 1", len(found), class)
+	}
+	return found[0]
 }
 
 // chromiumFlags keep Chromium to the page: no sandbox (tests may run as
@@ -178,7 +203,7 @@ func screenshot(t *testing.T, chromium, url, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	path := filepath.Join(*screenshots, name)
-	args := append(chromiumFlags(t), "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+path, url)
+	args := append(chromiumFlags(t), "--hide-scrollbars", "--window-size=1280,"+strconv.Itoa(screenshotHeight(name)), "--screenshot="+path, url)
 	if out, err := exec.CommandContext(ctx, chromium, args...).CombinedOutput(); err != nil {
 		t.Errorf("chromium --screenshot: %v\n%s", err, out)
 		return
@@ -221,4 +246,15 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
+}
+
+// screenshotHeight is how tall a page's screenshot is: the whole page.
+func screenshotHeight(name string) int {
+	switch name {
+	case "compare.png":
+		return 2000
+	case "run.png":
+		return 2200
+	}
+	return 1400
 }

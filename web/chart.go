@@ -3,11 +3,8 @@ package web
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
-
-	"fortio.org/fortio/stats"
 )
 
 // The charts are inline SVG laid out here, so the templates only place
@@ -192,96 +189,6 @@ func timeTicks(oldest, newest time.Time, x func(time.Time) float64) []tick {
 		out = append(out, tick{Pos: x(t), Label: t.UTC().Format(layout)})
 	}
 	return out
-}
-
-// histogramChart is a run's latency distribution: a bar per histogram
-// bucket that holds requests, in order, equally wide (the buckets grow
-// with latency, so a time axis would squeeze the body of the distribution
-// into a few pixels), with a gap where empty buckets were left out.
-type histogramChart struct {
-	plot
-	YTicks  []tick
-	Bars    []histogramBar
-	XLabels []tick
-	// Markers are the percentiles, placed within their bucket.
-	Markers []tick
-}
-
-type histogramBar struct {
-	X, Y, W, H float64
-	Title      string
-}
-
-// bucketGap separates buckets that were not adjacent.
-const bucketGap = 6.0
-
-func newHistogramChart(h *stats.HistogramData) *histogramChart {
-	if h == nil || len(h.Data) == 0 {
-		return nil
-	}
-	c := &histogramChart{plot: newPlot(880, 270, 64, 30, 40, 40)}
-	var maxCount int64
-	gaps := 0
-	for i, b := range h.Data {
-		maxCount = max(maxCount, b.Count)
-		if i > 0 && !adjacent(h.Data[i-1], b) {
-			gaps++
-		}
-	}
-	top, step := niceScale(float64(maxCount), 4)
-	c.YTicks = c.yTicks(top, step, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
-
-	width := (c.Right - c.Left - bucketGap*float64(gaps)) / float64(len(h.Data))
-	labelEvery := (len(h.Data) + 9) / 10
-	x := c.Left
-	for i, b := range h.Data {
-		if i > 0 && !adjacent(h.Data[i-1], b) {
-			x += bucketGap
-		}
-		y := c.y(float64(b.Count), top)
-		bar := histogramBar{X: round1(x), Y: y, W: round1(max(width-1, 0.5)), H: round1(c.Bottom - y)}
-		share := 0.0
-		if h.Count > 0 {
-			share = 100 * float64(b.Count) / float64(h.Count)
-		}
-		bar.Title = fmt.Sprintf("%s – %s: %d requests (%.2f %%, %.2f %% at or below)",
-			formatLatency(b.Start), formatLatency(b.End), b.Count, share, b.Percent)
-		c.Bars = append(c.Bars, bar)
-		if i == 0 || !adjacent(h.Data[i-1], b) {
-			c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(b.Start)})
-		} else if i%labelEvery == 0 {
-			c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(b.Start)})
-		}
-		x += width
-	}
-	last := h.Data[len(h.Data)-1]
-	c.XLabels = append(c.XLabels, tick{Pos: round1(x), Label: formatLatency(last.End)})
-	c.XLabels = spreadLabels(c.XLabels, 56)
-
-	for _, p := range h.Percentiles {
-		c.Markers = append(c.Markers, tick{Pos: c.markerX(h.Data, p.Value), Label: "p" + strconv.FormatFloat(p.Percentile, 'f', -1, 64)})
-	}
-	return c
-}
-
-// markerX is where a latency falls among the bars, by linear
-// interpolation within its bucket.
-func (c *histogramChart) markerX(data []stats.Bucket, v float64) float64 {
-	for i, b := range data {
-		bar := c.Bars[i]
-		if v <= b.End || i == len(data)-1 {
-			f := 0.0
-			if b.End > b.Start {
-				f = min(max((v-b.Start)/(b.End-b.Start), 0), 1)
-			}
-			return round1(bar.X + (bar.W+1)*f)
-		}
-	}
-	return c.Right
-}
-
-func adjacent(a, b stats.Bucket) bool {
-	return math.Abs(b.Start-a.End) <= 1e-12*max(1, math.Abs(b.Start))
 }
 
 // spreadLabels drops labels that would overlap the one before them

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"math"
@@ -31,6 +32,11 @@ type testRun struct {
 	outcome     string
 	scale       float64 // multiplies every latency
 	environment []result.EnvironmentValue
+	// qps is the requested rate; 0 = 100.
+	qps float64
+	// corrected adds a corrected latency (1.5 times the latency) and a
+	// send lateness, as a rate-limited fortio run has.
+	corrected bool
 }
 
 func (r testRun) doc() *result.Document {
@@ -43,7 +49,7 @@ func (r testRun) doc() *result.Document {
 	res := &result.Measurement{
 		Engine: "fortio", Protocol: "http1", URL: "http://127.0.0.1:8080/echo",
 		StartTime: r.start, ActualDuration: 30 * time.Second, RequestedDuration: 30 * time.Second,
-		RequestedQPS: 100, ActualQPS: 99.9 / r.scale, Connections: 8,
+		RequestedQPS: cmp.Or(r.qps, 100), ActualQPS: 99.9 / r.scale, Connections: 8,
 	}
 	var verdicts []result.Verdict
 	if r.outcome == result.OutcomeFailure {
@@ -59,6 +65,16 @@ func (r testRun) doc() *result.Document {
 			h.Record(r.scale * 0.002 * math.Exp(3*x*x*x))
 		}
 		res.Latency = h.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
+		if r.corrected {
+			c, late := stats.NewHistogram(0, 0.001), stats.NewHistogram(0, 0.0001)
+			for i := range 3000 {
+				x := float64(i) / 3000
+				c.Record(1.5 * r.scale * 0.002 * math.Exp(3*x*x*x))
+				late.Record(0.0005 * x * x)
+			}
+			res.Corrected = c.Export().CalcPercentiles([]float64{50, 75, 90, 99, 99.9})
+			res.SendLateness = late.Export().CalcPercentiles([]float64{50, 90, 99})
+		}
 		res.Codes = map[string]int64{"200": 2990, "503": 9, result.CodeError: 1}
 		p99, _ := res.Percentile(99)
 		verdicts = []result.Verdict{

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"fortio.org/fortio/stats"
+
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
@@ -77,6 +79,12 @@ type runPage struct {
 	NoResponse bool
 	// Reasons counts the requests that got no response by reason.
 	Reasons []codeCount
+	// PercentilePlot is latency by percentile, corrected dashed.
+	PercentilePlot *percentilePlot
+	// Lateness is how late requests left, by percentile.
+	Lateness *stats.HistogramData
+	// NotMeasured lists what the run's engine does not measure.
+	NotMeasured []string
 }
 
 type percentileRow struct {
@@ -93,7 +101,11 @@ type codeCount struct {
 }
 
 func newRunPage(d *result.Document) runPage {
-	p := runPage{Run: documentView(d), Doc: d, Histogram: newHistogramChart(d.DurationHistogram)}
+	p := runPage{Run: documentView(d), Doc: d, Histogram: newHistogramChart(d.DurationHistogram),
+		PercentilePlot: runPercentilePlot(d), NotMeasured: notMeasured(d)}
+	if l := d.PerfExporter.SendLateness; l != nil && l.Count > 0 {
+		p.Lateness = l
+	}
 	if h := d.DurationHistogram; h != nil {
 		for _, pc := range h.Percentiles {
 			row := percentileRow{Label: result.PercentileLabel(pc.Percentile), Value: pc.Value}

@@ -35,8 +35,9 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 		}
 		return formatPercent(v)
 	},
-	"add": func(a, b float64) float64 { return a + b },
-	"sub": func(a, b float64) float64 { return a - b },
+	"add":  func(a, b float64) float64 { return a + b },
+	"add1": func(i int) int { return i + 1 },
+	"sub":  func(a, b float64) float64 { return a - b },
 	// markerOffset staggers the labels of neighbouring percentile markers.
 	"markerOffset": func(i int) float64 { return float64(4 + 11*(i%2)) },
 }).ParseFS(templateFiles, "templates/*.html"))

@@ -123,6 +123,7 @@ func (h *Handler) routes() {
 		mux.HandleFunc("GET /api/v1/results/{id}", api.get)
 		mux.HandleFunc("GET /api/v1/results/compare", api.compare)
 		mux.HandleFunc("GET /runs/{id}", h.runPage)
+		mux.HandleFunc("GET /compare", h.comparePage)
 	}
 	mux.HandleFunc("GET /{$}", h.landingPage)
 }
