@@ -137,6 +137,14 @@ func (out *nighthawkOutput) result(percentiles []float64) (*result.Measurement, 
 	}
 	if failed := counters[nighthawkOverflow] + counters[nighthawkConnFailure] + counters[nighthawkStreamResets]; failed > 0 {
 		r.Codes[result.CodeError] = failed
+		// Nighthawk counts its failures by kind: those are the reasons.
+		r.ErrorReasons = map[string]int64{}
+		for counter, reason := range map[string]string{nighthawkOverflow: "pool overflow (every connection busy)",
+			nighthawkConnFailure: "connection failure", nighthawkStreamResets: "stream reset"} {
+			if n := counters[counter]; n > 0 {
+				r.ErrorReasons[reason] = n
+			}
+		}
 	}
 	if n := counters[nighthawkOverflow]; n > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were not sent because every connection was busy (%s); they are counted under code %q", n, nighthawkOverflow, result.CodeError))

@@ -22,6 +22,9 @@ func TestParseNighthawkJSON(t *testing.T) {
 	if !reflect.DeepEqual(r.Codes, want) {
 		t.Errorf("codes %v, want %v", r.Codes, want)
 	}
+	if want := map[string]int64{"pool overflow (every connection busy)": 6, "stream reset": 2}; !reflect.DeepEqual(r.ErrorReasons, want) {
+		t.Errorf("reasons %v, want %v", r.ErrorReasons, want)
+	}
 	// --rps 100 and --connections 2 are per worker; there are two.
 	if r.RequestedQPS != 200 || r.Connections != 4 || r.RequestedDuration != 5*time.Second {
 		t.Errorf("requested %g rps over %d connections for %s", r.RequestedQPS, r.Connections, r.RequestedDuration)
