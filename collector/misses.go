@@ -151,6 +151,7 @@ func (c *Runs) RestoreMisses(p config.Profile, newestFirst []RunFigures) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.misses[p.Name] = s
+	c.touch(p.Name)
 }
 
 // countMisses adds a published run to its profile's streaks; c.mu is held.

@@ -27,6 +27,9 @@ type profileObserver struct {
 	// keeps this observer, and a code it sees for the first time must not
 	// bring the removed profile's series back.
 	retired bool
+	// dirty says the live series changed since the exposition cache last
+	// encoded them.
+	dirty atomic.Bool
 }
 
 type codeCounter struct {
@@ -43,6 +46,23 @@ func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
 		o.duration.Observe(latency.Seconds())
 	}
 	o.counter(code).Inc()
+	o.changed()
+}
+
+// changed marks the live series changed for the exposition cache, after
+// the change: a scrape clears the mark before it reads the series, so a
+// change it misses marks them again. The load keeps the cache line shared
+// while the mark is set, which is nearly always during a run.
+func (o *profileObserver) changed() {
+	if !o.dirty.Load() {
+		o.dirty.Store(true)
+	}
+}
+
+func (o *profileObserver) isRetired() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.retired
 }
 
 func (o *profileObserver) counter(code string) prometheus.Counter {
@@ -94,6 +114,7 @@ func (c *Runs) Observer(profile string) result.Observer {
 	o, ok := c.observers[profile]
 	if !ok {
 		o = &profileObserver{profile: profile, duration: c.requestDuration.WithLabelValues(profile), vec: c.requests}
+		o.dirty.Store(true)
 		c.observers[profile] = o
 	}
 	return o
@@ -108,6 +129,7 @@ func (c *Runs) RecordBulk(profile string, r *result.Measurement) {
 		o.counter(code).Add(float64(n))
 	}
 	if r.Latency == nil {
+		o.changed()
 		return
 	}
 	for _, b := range r.Latency.Data {
@@ -116,11 +138,16 @@ func (c *Runs) RecordBulk(profile string, r *result.Measurement) {
 			o.duration.Observe(mid)
 		}
 	}
+	o.changed()
 }
 
 // CountOutcome counts a run by its outcome (perf_runs_total).
 func (c *Runs) CountOutcome(profile, outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.runs.WithLabelValues(profile, outcome).Inc()
+	c.outcomes[profile] = true
+	c.touch(profile)
 }
 
 // SetScheduleLateness records how late the profile's last run started.
@@ -128,6 +155,7 @@ func (c *Runs) SetScheduleLateness(profile string, late time.Duration) {
 	m := gauge(descSchedLateness, late.Seconds(), profile)
 	c.mu.Lock()
 	c.lateness[profile] = m
+	c.touch(profile)
 	c.mu.Unlock()
 }
 
@@ -170,6 +198,7 @@ func (c *Runs) SetLastRun(doc *result.Document) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastRun[p] = ms
+	c.touch(p)
 	c.countMisses(doc)
 	if success == 1 {
 		c.lastOK[p] = gauge(descLastSuccess, unixSeconds(end), p)
@@ -184,6 +213,7 @@ func (c *Runs) SetLastRun(doc *result.Document) {
 func (c *Runs) SetLastSuccess(profile string, end time.Time) {
 	c.mu.Lock()
 	c.lastOK[profile] = gauge(descLastSuccess, unixSeconds(end), profile)
+	c.touch(profile)
 	c.mu.Unlock()
 }
 
@@ -195,6 +225,7 @@ func (c *Runs) SetBaseline(profile string, percentiles map[string]float64) {
 	}
 	c.mu.Lock()
 	c.baseline[profile] = ms
+	c.touch(profile)
 	c.mu.Unlock()
 }
 

@@ -4,6 +4,7 @@
 package collector
 
 import (
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +44,14 @@ type Runs struct {
 	profiles  map[string][]prometheus.Metric
 	misses    map[string]*objectiveStreaks
 	shard     string // perf_profile_info's shard label
+	// versions counts the changes of each profile's series other than the
+	// live ones (the observer marks those itself): the exposition cache
+	// encodes a profile again only when its version moved. Every method
+	// that changes a profile's series calls touch.
+	versions map[string]uint64
+	// outcomes are the profiles perf_runs_total has series of.
+	outcomes map[string]bool
+	cache    *exposition
 }
 
 // Option configures Runs.
@@ -78,7 +87,10 @@ func NewRuns(opts ...Option) *Runs {
 		lateness:  map[string]prometheus.Metric{},
 		profiles:  map[string][]prometheus.Metric{},
 		misses:    map[string]*objectiveStreaks{},
+		versions:  map[string]uint64{},
+		outcomes:  map[string]bool{},
 	}
+	c.cache = newExposition(c)
 	for _, o := range opts {
 		o(c)
 	}
@@ -124,31 +136,74 @@ func (c *Runs) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector. Every series is a profile's,
+// collected by collectProfile, which the exposition cache uses too.
 func (c *Runs) Collect(ch chan<- prometheus.Metric) {
-	c.requestDuration.Collect(ch)
-	c.requests.Collect(ch)
-	c.runs.Collect(ch)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, group := range []map[string][]prometheus.Metric{c.profiles, c.lastRun, c.baseline} {
-		for _, ms := range group {
-			for _, m := range ms {
-				ch <- m
+	for _, p := range c.profileNamesLocked() {
+		c.collectProfile(p, func(m prometheus.Metric) { ch <- m })
+	}
+}
+
+// profileNamesLocked lists, sorted, every profile with a series; c.mu is
+// held.
+func (c *Runs) profileNamesLocked() []string {
+	seen := make(map[string]bool, len(c.profiles))
+	for _, m := range []map[string]uint64{c.versions} {
+		for p := range m {
+			seen[p] = true
+		}
+	}
+	for p, o := range c.observers {
+		if !o.isRetired() {
+			seen[p] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for p := range seen {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// collectProfile emits every series of one profile; c.mu is held (read).
+func (c *Runs) collectProfile(p string, emit func(prometheus.Metric)) {
+	if o := c.observers[p]; o != nil && !o.isRetired() {
+		emit(o.duration.(prometheus.Metric))
+		if cs := o.codes.Load(); cs != nil {
+			for _, cc := range *cs {
+				emit(cc.counter)
 			}
 		}
 	}
-	for _, group := range []map[string]prometheus.Metric{c.lastOK, c.lateness} {
-		for _, m := range group {
-			ch <- m
+	if c.outcomes[p] {
+		for _, outcome := range result.Outcomes {
+			if m, err := c.runs.GetMetricWithLabelValues(p, outcome); err == nil {
+				emit(m)
+			}
 		}
 	}
-	for _, s := range c.misses {
+	for _, group := range []map[string][]prometheus.Metric{c.profiles, c.lastRun, c.baseline} {
+		for _, m := range group[p] {
+			emit(m)
+		}
+	}
+	for _, group := range []map[string]prometheus.Metric{c.lastOK, c.lateness} {
+		if m := group[p]; m != nil {
+			emit(m)
+		}
+	}
+	if s := c.misses[p]; s != nil {
 		for _, m := range s.ms {
-			ch <- m
+			emit(m)
 		}
 	}
 }
+
+// touch marks a profile's series changed; c.mu is held.
+func (c *Runs) touch(p string) { c.versions[p]++ }
 
 // SetProfiles publishes the configured profiles and forgets every series of
 // a profile that is no longer configured, so removed profiles go stale.
@@ -158,6 +213,8 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 	keep := map[string]bool{}
 	for _, p := range profiles {
 		keep[p.Name] = true
+		c.touch(p.Name)
+		c.outcomes[p.Name] = true
 		ms := []prometheus.Metric{
 			gauge(descProfileInfo, 1, p.Name, p.Engine, p.Target.Protocol, config.PublicURL(p.Target.URL), c.shard),
 		}
@@ -189,6 +246,8 @@ func (c *Runs) SetProfiles(profiles []config.Profile, intervals map[string]time.
 		delete(c.baseline, name)
 		delete(c.lateness, name)
 		delete(c.misses, name)
+		delete(c.versions, name)
+		delete(c.outcomes, name)
 		if o := c.observers[name]; o != nil {
 			o.retire() // before the deletes below, so no series comes back after them
 			delete(c.observers, name)

@@ -23,6 +23,9 @@ import (
 // Options wire the handler.
 type Options struct {
 	Gatherer prometheus.Gatherer
+	// Metrics serves /metrics instead of promhttp over Gatherer when set:
+	// the daemon's exposition cache (collector.Runs.Handler).
+	Metrics  http.Handler
 	Profiles Profiles
 	// Reload reloads the config; its error is shown to the caller.
 	Reload func() error
@@ -87,8 +90,12 @@ func New(o Options) *Handler {
 func (h *Handler) routes() {
 	o := h.opts
 	mux := h.mux
-	mux.Handle("GET /metrics", bestSpeedGzip(promhttp.HandlerFor(o.Gatherer,
-		promhttp.HandlerOpts{ErrorLog: slogErrorLog{o.Logger}, DisableCompression: true})))
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	} else {
+		mux.Handle("GET /metrics", bestSpeedGzip(promhttp.HandlerFor(o.Gatherer,
+			promhttp.HandlerOpts{ErrorLog: slogErrorLog{o.Logger}, DisableCompression: true})))
+	}
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("Healthy\n"))
 	})

@@ -103,7 +103,9 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	env := environment.New(cfg, logger, environment.Options{})
 	// The Go and process collectors, as every exporter has: go_goroutines
 	// and process_resident_memory_bytes show a leak across runs.
-	reg.MustRegister(runs, env, versioncollector.NewCollector("perf_exporter"),
+	// The profiles' series are served from the exposition cache, after
+	// the registry's; the registry only checks their names against the rest.
+	reg.MustRegister(collector.DescribeOnly(runs), env, versioncollector.NewCollector("perf_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloads := collector.NewReload(reg)
 	reloads.Record(true, time.Now())
@@ -138,6 +140,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	var ready atomic.Bool
 	handler := pweb.New(pweb.Options{
 		Gatherer:     reg,
+		Metrics:      runs.Handler(reg, func(err error) { logger.Error("metrics handler", "err", err) }),
 		Profiles:     scheduledProfiles{sched},
 		Reload:       reload.Reload,
 		Ready:        &ready,
