@@ -47,6 +47,19 @@ var browserRuns = func() []testRun {
 	return runs
 }()
 
+// browserNow is the browser test's clock: the day after its first run.
+var browserNow = t0.Add(25 * time.Hour)
+
+// browserChanges are the change points of browserRuns: checkout's p99
+// regressed at its 10th run, and the regression is open.
+var browserChanges = staticChanges{"checkout": {{
+	ID: "latency_p99@checkout-10", Metric: "latency_p99", RunID: "checkout-10", Time: t0.Add(20 * time.Hour),
+	Direction: "regression", Status: "open", Before: 0.037, After: 0.059, Ratio: 1.6,
+}, {
+	ID: "achieved_rps@checkout-04", Metric: "achieved_rps", RunID: "checkout-04", Time: t0.Add(8 * time.Hour),
+	Direction: "regression", Status: "recovered", Before: 99.9, After: 55.5, Ratio: 0.556,
+}}}
+
 // TestPagesInBrowser loads the pages in a real headless Chromium: they
 // must load without a console message (script errors, and resources the
 // Content-Security-Policy refused: anything from the network), every
@@ -61,7 +74,8 @@ func TestPagesInBrowser(t *testing.T) {
 	pages := New(Options{
 		Gatherer: prometheus.NewRegistry(), Version: "test",
 		Profiles: staticProfiles{profileStatus("checkout", last), profileStatus("search", nil)},
-		History:  st,
+		History:  st, Now: func() time.Time { return browserNow },
+		Changes: browserChanges,
 	})
 	log := &requestLog{}
 	mux := http.NewServeMux()

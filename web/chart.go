@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,8 +57,8 @@ func (p plot) yTicks(top, step float64, label func(float64) string) []tick {
 	return out
 }
 
-// latencyChart is a profile's p50 and p99 over its recent runs, with
-// their baselines.
+// latencyChart is a profile's p50, p99 and corrected p99 over its runs,
+// with their baselines and the change points found in them.
 type latencyChart struct {
 	plot
 	YTicks, XTicks []tick
@@ -68,9 +69,14 @@ type latencyChart struct {
 	// BaselineRuns is how many successful runs the baselines are the
 	// median of (0 when there are none).
 	BaselineRuns int
+	// Changes are the change points of the latency metrics.
+	Changes []changeMark
+	// x places a time on the chart; top is the latency axis' top.
+	x   func(time.Time) float64
+	top float64
 }
 
-// chartLine joins one percentile's values over time.
+// chartLine joins one series' values over time.
 type chartLine struct {
 	Label, Class string
 	Points       string // "x,y x,y ...", for a polyline
@@ -90,6 +96,8 @@ type chartPoint struct {
 	// Cross is the path of the cross on the time axis that stands for a
 	// run without latency; "" when the run has marks.
 	Cross string
+	// Tip shows Title next to the point on hover and keyboard focus.
+	Tip pointTip
 }
 
 type pointMark struct {
@@ -97,8 +105,16 @@ type pointMark struct {
 	Y     float64
 }
 
-// chartedPercentiles are the lines of the latency chart.
-var chartedPercentiles = []struct{ label, class string }{{"50", "p50"}, {"99", "p99"}}
+// chartedSeries are the lines of the latency chart; label is the
+// percentile label of those with a baseline.
+var chartedSeries = []struct {
+	label, class, name string
+	value              func(ResultView) (float64, bool)
+}{
+	{"50", "p50", "p50", func(r ResultView) (float64, bool) { v, ok := r.Latency["50"]; return v, ok }},
+	{"99", "p99", "p99", func(r ResultView) (float64, bool) { v, ok := r.Latency["99"]; return v, ok }},
+	{"", "cp99", "corrected p99", func(r ResultView) (float64, bool) { return r.CorrectedP99, r.CorrectedP99 > 0 }},
+}
 
 // newLatencyChart lays out runs (newest first, as listed) and the
 // baseline (percentile label -> seconds) over baselineRuns runs.
@@ -111,65 +127,77 @@ func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRun
 
 	maxLatency := 0.0
 	for _, r := range runs {
-		for _, p := range chartedPercentiles {
-			maxLatency = max(maxLatency, r.Latency[p.label])
+		for _, p := range chartedSeries {
+			if v, ok := p.value(r); ok {
+				maxLatency = max(maxLatency, v)
+			}
 		}
 	}
 	if baselineRuns > 0 {
 		c.BaselineRuns = baselineRuns
-		for _, p := range chartedPercentiles {
-			if v, ok := baseline[p.label]; ok {
+		for _, p := range chartedSeries {
+			if v, ok := baseline[p.label]; ok && p.label != "" {
 				maxLatency = max(maxLatency, v)
 			}
 		}
 	}
 	top, step := niceScale(maxLatency*1.05, 5)
+	c.top = top
 	c.YTicks = c.yTicks(top, step, formatLatency)
+	c.x = timeScale(c.plot, oldest, newest)
+	c.XTicks = timeTicks(oldest, newest, c.x)
 
-	x := func(t time.Time) float64 {
-		span := newest.Sub(oldest)
-		if span <= 0 {
-			return round1((c.Left + c.Right) / 2)
-		}
-		// Keep the first and last points, and their labels, off the edges.
-		pad := 24.0
-		return round1(c.Left + pad + (c.Right-c.Left-2*pad)*float64(t.Sub(oldest))/float64(span))
-	}
-	c.XTicks = timeTicks(oldest, newest, x)
-
-	lines := make([][]string, len(chartedPercentiles))
+	lines := make([][]string, len(chartedSeries))
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		pt := chartPoint{RunID: r.RunID, Outcome: r.Outcome, X: x(r.Start)}
+		pt := chartPoint{RunID: r.RunID, Outcome: r.Outcome, X: c.x(r.Start)}
 		var desc []string
-		for j, p := range chartedPercentiles {
-			v, ok := r.Latency[p.label]
+		for j, p := range chartedSeries {
+			v, ok := p.value(r)
 			if !ok {
 				continue
 			}
 			y := c.y(v, top)
 			pt.Marks = append(pt.Marks, pointMark{Class: p.class, Y: y})
 			lines[j] = append(lines[j], fmt.Sprintf("%g,%g", pt.X, y))
-			desc = append(desc, "p"+p.label+" "+formatLatency(v))
+			desc = append(desc, p.name+" "+formatLatency(v))
 		}
+		tipY := c.Bottom - 5
 		if len(pt.Marks) == 0 {
 			pt.Cross = fmt.Sprintf("M%g,%g l10,10 m0,-10 l-10,10", pt.X-5, c.Bottom-5)
-			desc = append(desc, "no p50 or p99 measured")
+			desc = append(desc, r.LatencyText("50"))
+		} else {
+			tipY = pt.Marks[0].Y
 		}
-		pt.Title = fmt.Sprintf("%s · %s · %s", formatTime(r.Start), r.Outcome, strings.Join(desc, ", "))
+		desc = append(desc, strconv.FormatFloat(r.AchievedRPS, 'f', 1, 64)+" req/s", formatPercent(r.ErrorRatio)+" errors")
+		pt.Title = fmt.Sprintf("%s · %s · %s", r.Start.UTC().Format("Jan 2 15:04:05"), r.Outcome, strings.Join(desc, ", "))
+		pt.Tip = newPointTip(c.plot, pt.X, tipY, "", pt.Title)
 		c.Points = append(c.Points, pt)
 	}
-	for j, p := range chartedPercentiles {
+	for j, p := range chartedSeries {
 		if len(lines[j]) > 1 {
-			c.Lines = append(c.Lines, chartLine{Label: "p" + p.label, Class: p.class, Points: strings.Join(lines[j], " ")})
+			c.Lines = append(c.Lines, chartLine{Label: p.name, Class: p.class, Points: strings.Join(lines[j], " ")})
 		}
-		if v, ok := baseline[p.label]; ok && baselineRuns > 0 {
+		if v, ok := baseline[p.label]; ok && p.label != "" && baselineRuns > 0 {
 			c.Baselines = append(c.Baselines, baselineLine{
 				Label: fmt.Sprintf("p%s baseline %s", p.label, formatLatency(v)), Class: p.class, Y: c.y(v, top),
 			})
 		}
 	}
 	return c
+}
+
+// timeScale places times between oldest and newest on a plot.
+func timeScale(p plot, oldest, newest time.Time) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		span := newest.Sub(oldest)
+		if span <= 0 {
+			return round1((p.Left + p.Right) / 2)
+		}
+		// Keep the first and last points, and their labels, off the edges.
+		pad := 24.0
+		return round1(p.Left + pad + (p.Right-p.Left-2*pad)*float64(t.Sub(oldest))/float64(span))
+	}
 }
 
 // timeTicks labels about five times between oldest and newest.

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/regression"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
@@ -147,4 +149,15 @@ func get(t testing.TB, url string) (int, []byte, http.Header) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, body, resp.Header
+}
+
+// staticChanges stands in for the change-point tracker.
+type staticChanges map[string][]regression.Change
+
+func (c staticChanges) Changes(_ context.Context, profile string) ([]regression.Change, error) {
+	return c[profile], nil
+}
+
+func (c staticChanges) Accept(context.Context, string, string) (regression.Change, error) {
+	return regression.Change{}, errors.New("not in these tests")
 }

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"fortio.org/fortio/stats"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/regression"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
@@ -29,26 +31,56 @@ type History interface {
 	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
 }
 
-// recentRuns is how many runs of each profile the landing page shows.
-const recentRuns = 20
+// recentRuns is how many runs of each profile the landing page shows
+// without since=; tableRuns how many of them its table lists.
+const (
+	recentRuns = 20
+	tableRuns  = 50
+)
+
+// historyRange is the landing page's choice of runs: the last recentRuns
+// runs, or those since a time (at most MaxResultsLimit).
+type historyRange struct {
+	// Since is the since= parameter as given, "" for the last runs.
+	Since string
+	from  time.Time
+}
+
+// historyRanges are the choices the landing page offers.
+var historyRanges = []struct{ Since, Label string }{
+	{"", "last 20 runs"}, {"24h", "last day"}, {"7d", "last week"}, {"30d", "last 30 days"},
+}
+
+func (r historyRange) query(profile string) store.Query {
+	if r.Since == "" {
+		return store.Query{Profile: profile, Limit: recentRuns}
+	}
+	return store.Query{Profile: profile, Since: r.from, Limit: MaxResultsLimit}
+}
 
 // profileHistory is a profile's part of the landing page.
 type profileHistory struct {
-	Name  string
-	Runs  []ResultView // newest first
-	Chart *latencyChart
-	// Error says why the history could not be read.
-	Error string
+	Name string
+	Runs []ResultView // newest first
+	// Table are the newest of Runs, for the table.
+	Table  []ResultView
+	Charts historyCharts
+	// Error says why the history could not be read; ChangesError why its
+	// change points could not.
+	Error, ChangesError string
 }
 
-// profileHistories reads the recent runs and baseline of each profile.
-// A profile whose history cannot be read says so on the page rather than
-// taking the whole page down.
-func profileHistories(ctx context.Context, h History, profiles []ProfileView, baselineRuns int) []profileHistory {
+// Chart is the latency chart.
+func (p profileHistory) Chart() *latencyChart { return p.Charts.Latency }
+
+// profileHistories reads the runs, baseline and change points of each
+// profile. A profile whose history cannot be read says so on the page
+// rather than taking the whole page down.
+func profileHistories(ctx context.Context, h History, changes Changes, profiles []ProfileView, baselineRuns int, rng historyRange) []profileHistory {
 	out := make([]profileHistory, 0, len(profiles))
 	for _, p := range profiles {
 		ph := profileHistory{Name: p.Name}
-		sums, _, err := h.List(ctx, store.Query{Profile: p.Name, Limit: recentRuns})
+		sums, _, err := h.List(ctx, rng.query(p.Name))
 		if err == nil {
 			var baseline map[string]float64
 			var n int
@@ -56,7 +88,15 @@ func profileHistories(ctx context.Context, h History, profiles []ProfileView, ba
 			for _, s := range sums {
 				ph.Runs = append(ph.Runs, summaryView(s))
 			}
-			ph.Chart = newLatencyChart(ph.Runs, baseline, n)
+			ph.Table = ph.Runs[:min(len(ph.Runs), tableRuns)]
+			var cps []regression.Change
+			if changes != nil {
+				var cerr error
+				if cps, cerr = changes.Changes(ctx, p.Name); cerr != nil {
+					ph.ChangesError = cerr.Error()
+				}
+			}
+			ph.Charts = newHistoryCharts(ph.Runs, baseline, n, cps)
 		}
 		if err != nil {
 			ph.Error = err.Error()

@@ -37,6 +37,15 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	},
 	"add":  func(a, b float64) float64 { return a + b },
 	"add1": func(i int) int { return i + 1 },
+	// inRanges says whether a since= is one of the landing page's choices.
+	"inRanges": func(since string) bool {
+		for _, r := range historyRanges {
+			if r.Since == since {
+				return true
+			}
+		}
+		return false
+	},
 	"sub":  func(a, b float64) float64 { return a - b },
 	// markerOffset staggers the labels of neighbouring percentile markers.
 	"markerOffset": func(i int) float64 { return float64(4 + 11*(i%2)) },
@@ -51,10 +60,19 @@ func (h *Handler) landingPage(w http.ResponseWriter, r *http.Request) {
 		// The write buttons show only where the endpoint is enabled: a
 		// button that can only get a 403 is noise.
 		RunNow, Reload bool
+		// Range is the runs charted; Ranges the choices.
+		Range  historyRange
+		Ranges []struct{ Since, Label string }
 	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses()),
-		RunNow: h.opts.EnableAdminAPI, Reload: h.opts.EnableLifecycle && h.opts.Reload != nil}
+		RunNow: h.opts.EnableAdminAPI, Reload: h.opts.EnableLifecycle && h.opts.Reload != nil, Ranges: historyRanges}
 	if h.opts.History != nil {
-		data.History = profileHistories(r.Context(), h.opts.History, data.Profiles, h.currentBaselineRuns())
+		rng, err := parseHistoryRange(r.URL.RawQuery, h.opts.Now())
+		if err != nil {
+			h.renderPage(w, http.StatusBadRequest, "error.html", errorPage{Title: "Bad request", Message: err.Error()})
+			return
+		}
+		data.Range = rng
+		data.History = profileHistories(r.Context(), h.opts.History, h.opts.Changes, data.Profiles, h.currentBaselineRuns(), rng)
 	}
 	h.renderPage(w, http.StatusOK, "landing.html", data)
 }

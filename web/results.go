@@ -42,6 +42,9 @@ type ResultView struct {
 	Engine  string `json:"engine"`
 	// RequestedRPS is the rate asked for; 0 = as fast as possible.
 	RequestedRPS float64 `json:"requested_rps"`
+	// CorrectedP99 is the corrected p99 (seconds, 0 = not measured), for
+	// the history chart; not part of the API.
+	CorrectedP99 float64 `json:"-"`
 }
 
 // ResultList is a page of GET /api/v1/results.
@@ -173,7 +176,7 @@ func summaryView(s store.Summary) ResultView {
 			Duration: s.Duration.Seconds(), Requests: s.Requests, AchievedRPS: s.ActualQPS,
 			ErrorRatio: s.ErrorRatio, Latency: latency,
 		},
-		Profile: s.Profile, Engine: s.Engine, RequestedRPS: requestedRPS(s.RequestedQPS),
+		Profile: s.Profile, Engine: s.Engine, RequestedRPS: requestedRPS(s.RequestedQPS), CorrectedP99: s.CorrectedP99,
 	}
 }
 
