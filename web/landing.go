@@ -46,7 +46,7 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 		}
 		return false
 	},
-	"sub":  func(a, b float64) float64 { return a - b },
+	"sub": func(a, b float64) float64 { return a - b },
 	// markerOffset staggers the labels of neighbouring percentile markers.
 	"markerOffset": func(i int) float64 { return float64(4 + 11*(i%2)) },
 }).ParseFS(templateFiles, "templates/*.html"))
