@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -86,6 +87,22 @@ func TestPagesInBrowser(t *testing.T) {
 		w.Header().Set("Content-Security-Policy", pageCSP)
 		fmt.Fprint(w, `<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body><img src="https://cdn.example.invalid/chart.png"></body></html>`)
 	})
+	// The focus page is a page of ours with a script added that focuses
+	// its first point the way the Tab key would and writes down whether
+	// the point's values show (our pages run no script; this one may).
+	mux.HandleFunc("GET /focus", func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		pages.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, r.URL.Query().Get("page"), nil))
+		script := `<script>
+const pt = document.querySelector(` + strconv.Quote(r.URL.Query().Get("point")) + `);
+const tip = pt.querySelector(".tip");
+const before = getComputedStyle(tip).visibility;
+pt.focus();
+document.body.dataset.focus = before + " " + getComputedStyle(tip).visibility + " " + (document.activeElement === pt) + ": " + tip.textContent;
+</script></body>`
+		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'", 1))
+		fmt.Fprint(w, strings.Replace(rec.Body.String(), "</body>", script, 1))
+	})
 	srv := httptest.NewServer(log.wrap(mux))
 	// Cleanups, not defers: the parallel subtests run after this function
 	// returns. The log is checked once they are done, before the server
@@ -141,6 +158,22 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 		screenshot(t, chromium, url, "compare.png")
 	})
+	for _, tc := range []struct{ name, page, point, want string }{
+		{"compare point", "/compare?ids=checkout-00,checkout-04", "svg.percentiles .pt", "hidden visible true: #1 checkout Nov 27 03:00 · p50"},
+		{"history point", "/", "#profile-checkout a.pt:not(.change)", "hidden visible true: Nov 27 03:00:00 · success · p50"},
+		{"change point", "/", "#profile-checkout a.change", "hidden visible true: latency_p99 regression ×1.6"},
+		{"histogram bar", "/runs/checkout-10", "svg .pt", "hidden visible true: "},
+	} {
+		t.Run("focus on a "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := url.Values{"page": {tc.page}, "point": {tc.point}}
+			page := loadCleanly(t, chromium, srv.URL+"/focus?"+q.Encode())
+			body := findAll(page, func(n *html.Node) bool { return n.Data == "body" })[0]
+			if got, _ := attr(body, "data-focus"); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("before and after focus, focused, values: %q, want %q...", got, tc.want)
+			}
+		})
+	}
 	t.Cleanup(func() {
 		for _, r := range log.requests() {
 			if r.status >= 400 {
