@@ -128,8 +128,10 @@ func (h *History) metricChanges(metric string, s *metricSeries) []ChangePoint {
 // rpsJudged tells whether throughput counts: only when the run asks for no
 // rate (as fast as possible) or for one the target could not reach; a
 // profile that gets the rate it asks for measures nothing by its throughput.
-func (h *History) rpsJudged(run Run, before float64) bool {
-	return run.RequestedQPS == 0 || before < 0.95*run.RequestedQPS
+func (h *History) rpsJudged(run Run, before float64) bool { return rpsCounts(run.RequestedQPS, before) }
+
+func rpsCounts(requested, before float64) bool {
+	return requested == 0 || before < 0.95*requested
 }
 
 // recovers tells whether a level after is back at (or better than) the level

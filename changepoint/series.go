@@ -384,8 +384,10 @@ func (s *Series) beyondEnvelope(lo, c, hi int, up bool) bool {
 // |after/before - 1| and |before/after - 1| (Otava's measure, so a halving
 // counts as much as a doubling). A change under the scale's absolute minimum
 // is -1: too small whatever the relative minimum.
-func (s *Series) magnitude(before, after float64) float64 {
-	if s.scale.MinAbsolute > 0 && math.Abs(after-before) < s.scale.MinAbsolute {
+func (s *Series) magnitude(before, after float64) float64 { return s.scale.magnitude(before, after) }
+
+func (sc Scale) magnitude(before, after float64) float64 {
+	if sc.MinAbsolute > 0 && math.Abs(after-before) < sc.MinAbsolute {
 		return -1
 	}
 	var fwd, back float64

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -188,5 +189,71 @@ func TestRunPushFailureKeepsTheResult(t *testing.T) {
 	doc := readDocument(t, filepath.Join(dir, "run.json"))
 	if doc.PerfExporter.Outcome != result.OutcomeSuccess || doc.PerfExporter.Codes["OK"] == 0 {
 		t.Errorf("gRPC run at host:port: outcome %s, codes %v (%s)", doc.PerfExporter.Outcome, doc.PerfExporter.Codes, doc.PerfExporter.Error)
+	}
+}
+
+// TestRunBaselineVerdicts records a folder of real runs as the baseline,
+// then judges runs against it: a slower target exits 2 naming the metric,
+// the same target exits 0. The same-target run is repeated: noise alone
+// must (almost) never fail a build. The false-failure count is logged.
+func TestRunBaselineVerdicts(t *testing.T) {
+	bin := testutil.BuildBinary(t)
+	target := startTarget(t, bin)
+	dir := t.TempDir()
+	history := filepath.Join(dir, "history")
+	if err := os.Mkdir(history, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(delay string, extra ...string) (int, string) {
+		t.Helper()
+		args := append([]string{"run", "--url", target + "/echo?delay=" + delay, "--qps", "100", "--connections", "4",
+			"--duration", "1s", "--profile", "checkout"}, extra...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		return exitCode(err), string(out)
+	}
+	const baselineRuns = 8
+	for i := range baselineRuns {
+		if code, out := run("20ms", "--json", filepath.Join(history, fmt.Sprintf("run-%02d.json", i))); code != 0 {
+			t.Fatalf("baseline run %d: exit %d\n%s", i, code, out)
+		}
+	}
+
+	// Twice the delay: p50 and p90 regress beyond any noise.
+	junitFile := filepath.Join(dir, "junit.xml")
+	code, out := run("40ms", "--baseline", history, "--junit", junitFile)
+	if code != 2 || !strings.Contains(out, "REGRESSION latency_p50") || !strings.Contains(out, "baseline") {
+		t.Errorf("slower target: exit %d, want 2 naming latency_p50:\n%s", code, out)
+	}
+	if data, err := os.ReadFile(junitFile); err != nil || !strings.Contains(string(data), `type="regression"`) {
+		t.Errorf("JUnit report of the regression: %v\n%s", err, data)
+	}
+
+	const repeats = 15
+	falseFailures := 0
+	for i := range repeats {
+		code, out := run("20ms", "--baseline", history)
+		switch code {
+		case 0:
+		case 2:
+			falseFailures++
+			t.Logf("same target, run %d: exit 2 (noise):\n%s", i, grepLines(out, "REGRESSION"))
+		default:
+			t.Fatalf("same target, run %d: exit %d\n%s", i, code, out)
+		}
+	}
+	t.Logf("false failures against the same target: %d of %d", falseFailures, repeats)
+	if falseFailures > 1 {
+		t.Errorf("noise alone failed %d of %d runs against the same target", falseFailures, repeats)
+	}
+
+	// A single document as the baseline: the tolerance decides.
+	code, out = run("40ms", "--baseline", filepath.Join(history, "run-00.json"), "--baseline.tolerance", "20%")
+	if code != 2 || !strings.Contains(out, "(tolerance)") {
+		t.Errorf("one baseline run, slower target: exit %d, want 2 by tolerance:\n%s", code, out)
+	}
+	// A folder without runs of the profile says so before running.
+	raw, err := exec.Command(bin, "run", "--url", target+"/echo", "--duration", "1s", "--profile", "other", "--baseline", history).CombinedOutput()
+	if code, out = exitCode(err), string(raw); code != 1 || !strings.Contains(out, `no runs of profile "other" (the folder has checkout; set --profile)`) {
+		t.Errorf("baseline of another profile: exit %d:\n%s", code, out)
 	}
 }

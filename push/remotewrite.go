@@ -89,7 +89,10 @@ func WriteRequest(families []*dto.MetricFamily, extra map[string]string, at time
 			labels = append(labels, prompb.Label{Name: k, Value: val})
 		}
 		for _, l := range m.GetLabel() {
-			labels = append(labels, prompb.Label{Name: l.GetName(), Value: l.GetValue()})
+			// An empty value is no label, as a scrape stores it.
+			if l.GetValue() != "" {
+				labels = append(labels, prompb.Label{Name: l.GetName(), Value: l.GetValue()})
+			}
 		}
 		labels = append(labels, more...)
 		sort.Slice(labels, func(i, j int) bool { return labels[i].Name < labels[j].Name })

@@ -28,7 +28,7 @@ const DefaultJob = "perf-exporter"
 // change or shadow them.
 var reservedLabels = map[string]bool{
 	"profile": true, "code": true, "result": true, "percentile": true, "le": true,
-	"engine": true, "protocol": true, "target": true, "set": true, "name": true,
+	"engine": true, "protocol": true, "target": true, "shard": true, "set": true, "name": true,
 	"instance": true, "__name__": true,
 }
 

@@ -88,18 +88,21 @@ func runOnce(ctx context.Context, logger *slog.Logger, f *runFlags) int {
 		summaryOut = os.Stderr
 	}
 	labels, _ := f.ci.labelMap() // checked with the flags
+	client, err := f.ci.httpClient()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
+		return exitFailure
+	}
 	var pushed *pushers
 	if f.ci.remoteWriteURL != "" || f.ci.pushgatewayURL != "" {
 		series, err := push.NewSeries(p, labels)
-		if err == nil {
-			pushed, err = f.ci.newPushers(series)
-		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
 			return exitFailure
 		}
+		pushed = f.ci.newPushers(series, client)
 	}
-	baseline, err := f.ci.loadBaseline(ctx, p.Name)
+	baseline, err := f.ci.loadBaseline(ctx, p.Name, client)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "perf-exporter run: %v\n", err)
 		return exitFailure

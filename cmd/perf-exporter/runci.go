@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -91,8 +92,8 @@ func (c *ciFlags) check() error {
 	if c.remoteWriteInterval > 0 && c.remoteWriteInterval < time.Second {
 		return fmt.Errorf("--remote-write.interval must be 0 or at least 1s, got %s", c.remoteWriteInterval)
 	}
-	if c.httpConfig != "" && c.remoteWriteURL == "" && c.pushgatewayURL == "" {
-		return fmt.Errorf("--push.http-config needs --remote-write.url or --pushgateway.url")
+	if c.httpConfig != "" && c.remoteWriteURL == "" && c.pushgatewayURL == "" && !strings.Contains(c.baseline, "://") {
+		return fmt.Errorf("--push.http-config needs --remote-write.url, --pushgateway.url or a daemon --baseline")
 	}
 	if c.tolerance == "" && !c.toleranceSet { // a runFlags made in code, not parsed
 		c.tolerance = defaultTolerance
@@ -159,11 +160,9 @@ type pushers struct {
 	wg   sync.WaitGroup
 }
 
-// newPushers builds the clients from the flags; nil when no push is asked.
-func (c *ciFlags) newPushers(series *push.Series) (*pushers, error) {
-	if c.remoteWriteURL == "" && c.pushgatewayURL == "" {
-		return nil, nil
-	}
+// httpClient is the client of the pushes and of a daemon baseline, from
+// --push.http-config (credentials never on the command line).
+func (c *ciFlags) httpClient() (*http.Client, error) {
 	httpCfg := promconfig.DefaultHTTPClientConfig
 	if c.httpConfig != "" {
 		loaded, _, err := promconfig.LoadHTTPConfigFile(c.httpConfig)
@@ -176,6 +175,14 @@ func (c *ciFlags) newPushers(series *push.Series) (*pushers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--push.http-config %s: %w", c.httpConfig, err)
 	}
+	return client, nil
+}
+
+// newPushers builds the pushes the flags ask for; nil when none.
+func (c *ciFlags) newPushers(series *push.Series, client *http.Client) *pushers {
+	if c.remoteWriteURL == "" && c.pushgatewayURL == "" {
+		return nil
+	}
 	p := &pushers{series: series, obs: series.Observer(), interval: c.remoteWriteInterval, stop: make(chan struct{})}
 	if c.remoteWriteURL != "" {
 		p.remote = &push.RemoteWriter{URL: c.remoteWriteURL, Client: client}
@@ -183,7 +190,7 @@ func (c *ciFlags) newPushers(series *push.Series) (*pushers, error) {
 	if c.pushgatewayURL != "" {
 		p.pushgateway = &push.Pushgateway{URL: c.pushgatewayURL, Client: client}
 	}
-	return p, nil
+	return p
 }
 
 // ObserveRequest implements result.Observer.
@@ -293,15 +300,3 @@ func grpcTarget(protocol, raw string) string {
 	}
 	return raw
 }
-
-// baselineRuns are the runs --baseline reads; nil without the flag.
-type baselineRuns struct{}
-
-func (c *ciFlags) loadBaseline(ctx context.Context, profile string) (*baselineRuns, error) {
-	if c.baseline != "" {
-		return nil, fmt.Errorf("--baseline is not implemented yet")
-	}
-	return nil, nil
-}
-
-func (b *baselineRuns) judge(doc *result.Document) []result.Comparison { return nil }

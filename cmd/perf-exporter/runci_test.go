@@ -28,7 +28,7 @@ func TestRunCIFlagsChecked(t *testing.T) {
 		{[]string{"--pushgateway.url", "http://u:p@pgw:9091"}, `run: --pushgateway.url: credentials go in the --push.http-config file, not in the URL`},
 		{[]string{"--remote-write.url", "http://p/api/v1/write", "--remote-write.interval=-1s"}, `run: --remote-write.interval must not be negative, got -1s`},
 		{[]string{"--remote-write.url", "http://p/api/v1/write", "--remote-write.interval=10ms"}, `run: --remote-write.interval must be 0 or at least 1s, got 10ms`},
-		{[]string{"--push.http-config", badHTTPConfig}, `run: --push.http-config needs --remote-write.url or --pushgateway.url`},
+		{[]string{"--push.http-config", badHTTPConfig}, `run: --push.http-config needs --remote-write.url, --pushgateway.url or a daemon --baseline`},
 		{[]string{"--baseline.tolerance", "ten"}, `run: --baseline.tolerance "ten": want a percentage such as 10%`},
 		{[]string{"--baseline.tolerance", ""}, `run: --baseline.tolerance "": want a percentage such as 10%`},
 		{[]string{"--profile", ""}, `run: --profile "" must match [a-z0-9_-]+ (it becomes the profile label)`},
@@ -47,7 +47,7 @@ func TestRunCIFlagsChecked(t *testing.T) {
 	}
 	// A bad HTTP client config file is found before the run.
 	f := &ciFlags{pushgatewayURL: "http://pgw:9091", httpConfig: badHTTPConfig}
-	if _, err := f.newPushers(nil); err == nil || !strings.Contains(err.Error(), "--push.http-config "+badHTTPConfig) {
+	if _, err := f.httpClient(); err == nil || !strings.Contains(err.Error(), "--push.http-config "+badHTTPConfig) {
 		t.Errorf("bad --push.http-config: %v", err)
 	}
 }
