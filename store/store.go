@@ -53,6 +53,15 @@ var (
 // ErrNotFound is returned (wrapped) for a run id the store does not hold.
 var ErrNotFound = errors.New("no such run")
 
+// ErrCorrupt is what Open's error wraps when the file is damaged (not when
+// it is another program's or another schema's): the case where moving it
+// aside and starting an empty history is the repair.
+var ErrCorrupt = errors.New("the store is corrupt")
+
+// ErrLocked is what Open's error wraps when another process holds the
+// store: another perf-exporter with the same --storage.path.
+var ErrLocked = errors.New("the store is locked by another process")
+
 // DefaultLockTimeout is how long Open waits for another process to release
 // the database before giving up.
 const DefaultLockTimeout = time.Second
@@ -151,10 +160,10 @@ func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	case err == nil:
 		return db, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("store %s is locked by another process (another perf-exporter with the same --storage.path?)", path)
+		return nil, fmt.Errorf("store %s is locked by another process (another perf-exporter with the same --storage.path?): %w", path, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), strings.Contains(err.Error(), "file size too small"):
-		return nil, fmt.Errorf("store %s is corrupt or not a perf-exporter store (%w); %s", path, err, repairHint)
+		return nil, corrupted{fmt.Errorf("store %s is corrupt or not a perf-exporter store (%w); %s", path, err, repairHint)}
 	default:
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
@@ -210,7 +219,7 @@ func (s *Store) check() error {
 	case errors.As(err, &corrupt):
 		return fmt.Errorf("%w; %s", err, repairHint)
 	case err != nil:
-		return fmt.Errorf("store %s is corrupt (%w); %s", s.path, err, repairHint)
+		return corrupted{fmt.Errorf("store %s is corrupt (%w); %s", s.path, err, repairHint)}
 	}
 	return nil
 }
@@ -277,6 +286,15 @@ type corruptError struct {
 func (e *corruptError) Error() string {
 	return fmt.Sprintf("store %s is corrupt: %v", e.path, e.reason)
 }
+
+func (e *corruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// corrupted marks an error as ErrCorrupt without changing its text.
+type corrupted struct{ err error }
+
+func (c corrupted) Error() string        { return c.err.Error() }
+func (c corrupted) Unwrap() error        { return c.err }
+func (c corrupted) Is(target error) bool { return target == ErrCorrupt }
 
 // repairHint tells an operator what to do about a damaged store.
 const repairHint = "move it aside to start an empty history, or restore a backup"

@@ -63,8 +63,15 @@ func (h *Handler) landingPage(w http.ResponseWriter, r *http.Request) {
 		// Range is the runs charted; Ranges the choices.
 		Range  historyRange
 		Ranges []struct{ Since, Label string }
+		// StoreDown says why the run history is not written, "" when it is.
+		StoreDown string
 	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses()),
 		RunNow: h.opts.EnableAdminAPI, Reload: h.opts.EnableLifecycle && h.opts.Reload != nil, Ranges: historyRanges}
+	if h.opts.StoreStatus != nil {
+		if st := h.opts.StoreStatus(); !st.Available {
+			data.StoreDown = st.Reason
+		}
+	}
 	if h.opts.History != nil {
 		rng, err := parseHistoryRange(r.URL.RawQuery, h.opts.Now())
 		if err != nil {

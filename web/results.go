@@ -161,6 +161,12 @@ func (a resultsAPI) internalError(w http.ResponseWriter, r *http.Request, err er
 	if r.Context().Err() != nil {
 		return // the client left; nobody reads the answer
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		// Nothing to read (a corrupt or missing store): the exporter runs
+		// on without history, and the reason is on the landing page.
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
 	a.logger.Error("reading the run history", "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, err)
 }

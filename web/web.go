@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/store"
 )
 
 // Options wire the handler.
@@ -52,6 +53,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown on the landing page.
 	Version string
+	// StoreStatus says whether the run history is written; when it is
+	// not, the landing page says why. Nil: nothing is shown.
+	StoreStatus func() store.Status
 	// EnableLifecycle turns on POST /-/reload (FlagLifecycle); without it
 	// the endpoint answers 403 naming the flag.
 	EnableLifecycle bool

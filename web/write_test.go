@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/regression"
+	"github.com/perf-exporter/perf-exporter/store"
 )
 
 // recordingProfiles counts the runs started and the reloads done, so a
@@ -191,4 +194,62 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestLandingPageSaysWhenTheHistoryIsNotWritten: a store that cannot be
+// written shows one line at the top of the page, with the reason.
+func TestLandingPageSaysWhenTheHistoryIsNotWritten(t *testing.T) {
+	status := store.Status{Available: true}
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles{},
+		StoreStatus: func() store.Status { return status }}))
+	t.Cleanup(srv.Close)
+	if _, body := do(t, "GET", srv.URL+"/"); strings.Contains(body, "store-down") {
+		t.Errorf("a working store is reported as down")
+	}
+	status = store.Status{Reason: "store /data/runs.db: saving run x: write /data/runs.db: no space left on device", WriteFailures: 2}
+	_, body := do(t, "GET", srv.URL+"/")
+	if !strings.Contains(body, `<p class="bad" id="store-down"><strong>The run history is not being written</strong>`) ||
+		!strings.Contains(body, "no space left on device</p>") {
+		t.Errorf("landing page with a full disk does not say so:\n%s", body)
+	}
+}
+
+// acceptingChanges counts accepted change points.
+type acceptingChanges struct{ accepted *atomic.Int64 }
+
+func (acceptingChanges) Changes(context.Context, string) ([]regression.Change, error) {
+	return nil, nil
+}
+func (c acceptingChanges) Accept(_ context.Context, profile, id string) (regression.Change, error) {
+	c.accepted.Add(1)
+	return regression.Change{ID: id, Status: "accepted"}, nil
+}
+
+// TestAcceptChangeNeedsTheAdminAPI: accepting a change point is one of the
+// API's write endpoints: 403 naming --web.enable-admin-api without it,
+// refused cross-origin with it, done otherwise.
+func TestAcceptChangeNeedsTheAdminAPI(t *testing.T) {
+	const path = "/api/v1/profiles/checkout/changes/latency_p99@checkout-30/accept"
+	for _, adminAPI := range []bool{false, true} {
+		accepted := &atomic.Int64{}
+		srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles{},
+			Changes: acceptingChanges{accepted}, EnableAdminAPI: adminAPI}))
+		t.Cleanup(srv.Close)
+		if status, body := post(t, srv.URL+path, map[string]string{"Sec-Fetch-Site": "cross-site"}); status != 403 || !strings.Contains(body, "cross-origin request refused") {
+			t.Errorf("admin API %v: cross-site accept: %d %q", adminAPI, status, body)
+		}
+		status, body := post(t, srv.URL+path, nil)
+		switch {
+		case !adminAPI && (status != 403 || !strings.Contains(body, FlagAdminAPI)):
+			t.Errorf("accept without %s: %d %q, want 403 naming the flag", FlagAdminAPI, status, body)
+		case adminAPI && status != 200:
+			t.Errorf("accept with %s: %d %q", FlagAdminAPI, status, body)
+		}
+		if want := int64(btoi(adminAPI)); accepted.Load() != want {
+			t.Errorf("admin API %v: %d change points accepted, want %d", adminAPI, accepted.Load(), want)
+		}
+		if status, _ := do(t, "GET", srv.URL+"/api/v1/profiles/checkout/changes"); status != 200 {
+			t.Errorf("listing the changes needs no flag: %d", status)
+		}
+	}
 }

@@ -52,7 +52,7 @@ func TestChangesListAndAccept(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	server := httptest.NewServer(pweb.New(pweb.Options{Gatherer: prometheus.NewRegistry(), Profiles: noProfiles{}, Changes: tracker}))
+	server := httptest.NewServer(pweb.New(pweb.Options{Gatherer: prometheus.NewRegistry(), Profiles: noProfiles{}, Changes: tracker, EnableAdminAPI: true}))
 	defer server.Close()
 
 	var out bytes.Buffer

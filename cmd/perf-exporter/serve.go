@@ -41,6 +41,8 @@ type serveFlags struct {
 	// The write endpoints are off by default, as in Prometheus.
 	enableLifecycle bool
 	enableAdminAPI  bool
+	// resetCorrupt moves a corrupt history aside and starts an empty one.
+	resetCorrupt bool
 }
 
 func serveCommand(app *kingpin.Application) command {
@@ -48,6 +50,7 @@ func serveCommand(app *kingpin.Application) command {
 	cmd := app.Command("serve", "Run the exporter: scheduled load tests, metrics, API (the default command).").Default()
 	cmd.Flag("config.file", "Config file. Without one, a demo runs against the built-in target.").StringVar(&f.configFile)
 	cmd.Flag("storage.path", "Directory of the run history.").Default("perf-exporter-data").StringVar(&f.storagePath)
+	cmd.Flag(strings.TrimPrefix(store.ResetCorruptFlag, "--"), "Move a corrupt run history aside (runs.db.corrupt-<time>) and start an empty one; without it the exporter runs without history.").BoolVar(&f.resetCorrupt)
 	cmd.Flag("load.split", "Number of replicas sharing the load: this one sends 1/N of every profile's rate and connections.").Default("1").IntVar(&f.split)
 	cmd.Flag("profiles.shard", "INDEX/COUNT: this replica runs only the profiles that hash to shard INDEX of COUNT (0 ≤ INDEX < COUNT), each at its full rate. Excludes --load.split.").PlaceHolder("INDEX/COUNT").StringVar(&f.shard)
 	f.web = kingpinflag.AddFlags(cmd, ":9479")
@@ -91,7 +94,12 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	}
 	cfg := cfgSource.current()
 
-	st, err := store.Open(f.storagePath, store.Options{MaxRuns: cfg.Global.Retention.MaxRuns, MaxAge: cfg.Global.Retention.MaxAge.D(), Logger: logger})
+	// A store that cannot be written (full disk, read-only volume, corrupt
+	// file) does not stop the exporter: perf_exporter_store_available and
+	// the landing page say so, and writes resume when they can.
+	st, err := store.OpenResilient(f.storagePath,
+		store.Options{MaxRuns: cfg.Global.Retention.MaxRuns, MaxAge: cfg.Global.Retention.MaxAge.D(), Logger: logger},
+		store.ResilientOptions{ResetCorrupt: f.resetCorrupt})
 	if err != nil {
 		closeListeners(listeners)
 		return err
@@ -105,7 +113,11 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	// and process_resident_memory_bytes show a leak across runs.
 	// The profiles' series are served from the exposition cache, after
 	// the registry's; the registry only checks their names against the rest.
-	reg.MustRegister(collector.DescribeOnly(runs), env, versioncollector.NewCollector("perf_exporter"),
+	storeHealth := collector.NewStoreHealth(func() (bool, uint64) {
+		s := st.Status()
+		return s.Available, s.WriteFailures
+	})
+	reg.MustRegister(collector.DescribeOnly(runs), env, storeHealth, versioncollector.NewCollector("perf_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloads := collector.NewReload(reg)
 	reloads.Record(true, time.Now())
@@ -128,8 +140,13 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Split:       f.split,
 	})
 	if err := restoreHistory(ctx, logger, st, runs, sched, changes, cfg); err != nil {
-		closeListeners(listeners)
-		return err
+		if ctx.Err() != nil {
+			closeListeners(listeners)
+			return err
+		}
+		// Without them the gauges start empty, as on a first start; the
+		// schedule matters more.
+		logger.Error("cannot restore the last runs from the history; starting without them", "err", err)
 	}
 
 	// Grafana may start after us: the provisioner retries in the background
@@ -151,6 +168,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Logger:       logger,
 		Version:      version.Info(),
 
+		StoreStatus:     st.Status,
 		EnableLifecycle: f.enableLifecycle,
 		EnableAdminAPI:  f.enableAdminAPI,
 	})
@@ -212,19 +230,30 @@ func closeListeners(listeners []net.Listener) {
 	}
 }
 
+// runHistory is what restoreHistory needs of the store.
+type runHistory interface {
+	RecoverInFlight(ctx context.Context, now time.Time) ([]*result.Document, error)
+	Prune(ctx context.Context) (int, error)
+	Latest(ctx context.Context) (map[string]store.Last, error)
+	BaselineWithin(ctx context.Context, profile string, n int, from, until time.Time) (map[string]float64, int, error)
+	List(ctx context.Context, q store.Query) ([]store.Summary, string, error)
+}
+
 // restoreHistory turns runs a crash left in flight into aborted ones and
 // brings back every profile's last-run gauges and baseline, so boards do not
 // go blank after a restart or upgrade. The gauges and the landing page's
 // last run come from the last completed run: an aborted one (the run a
 // kill -9 interrupted) measured nothing whole and must not zero them.
-func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, runs *collector.Runs, sched *scheduler.Scheduler, changes *regression.Tracker, cfg *config.Config) error {
+func restoreHistory(ctx context.Context, logger *slog.Logger, st runHistory, runs *collector.Runs, sched *scheduler.Scheduler, changes *regression.Tracker, cfg *config.Config) error {
 	configured := map[string]bool{}
 	for _, p := range cfg.Profiles {
 		configured[p.Name] = true
 	}
+	// The two writes may fail on a full or read-only disk: the marks stay
+	// for the next start, and the gauges are restored all the same.
 	aborted, err := st.RecoverInFlight(ctx, time.Now())
 	if err != nil {
-		return err
+		logger.Error("cannot record the runs in flight at the last stop as aborted; trying again at the next start", "err", err)
 	}
 	for _, doc := range aborted {
 		logger.Warn("a run was in flight when the exporter stopped; recorded as aborted", "profile", doc.PerfExporter.Profile, "run", doc.PerfExporter.RunID)
@@ -233,7 +262,7 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 		}
 	}
 	if _, err := st.Prune(ctx); err != nil {
-		return err
+		logger.Error("cannot apply the retention to the history", "err", err)
 	}
 	latest, err := st.Latest(ctx)
 	if err != nil {
@@ -277,7 +306,9 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st *store.Store, r
 // restoreMisses brings back a profile's streaks of consecutive objective
 // misses, so the SLO alerts, which wait for two misses in a row, neither
 // forget the miss before a restart nor double one after it.
-func restoreMisses(ctx context.Context, st *store.Store, runs *collector.Runs, p config.Profile) error {
+func restoreMisses(ctx context.Context, st interface {
+	List(context.Context, store.Query) ([]store.Summary, string, error)
+}, runs *collector.Runs, p config.Profile) error {
 	recent, _, err := st.List(ctx, store.Query{Profile: p.Name, Limit: collector.RestoreRuns})
 	if err != nil {
 		return err

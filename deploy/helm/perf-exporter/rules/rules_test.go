@@ -26,6 +26,20 @@ var requiredAlerts = []string{
 	"PerfLatencyRegression",
 	"PerfThroughputBelowTarget",
 	"PerfErrorRatioHigh",
+	"PerfExporterStoreFailing",
+}
+
+// exporterAlerts are about one exporter replica, not one profile: their
+// text names the instance instead.
+var exporterAlerts = []string{"PerfExporterStoreFailing"}
+
+// subjectLabel is the label an alert is about: profile, or instance for the
+// exporter's own alerts.
+func subjectLabel(alert string) string {
+	if slices.Contains(exporterAlerts, alert) {
+		return "instance"
+	}
+	return "profile"
 }
 
 var severities = []string{"critical", "warning", "info"}
@@ -96,9 +110,10 @@ func TestAlertContract(t *testing.T) {
 				t.Errorf("alert %s: severity label %q, want one of %v", r.Alert, s, severities)
 			}
 			for _, name := range []string{"summary", "description"} {
-				// Every alert is about one profile, and the text must say which.
-				if a := r.Annotations[name]; !strings.Contains(a, "$labels.profile") {
-					t.Errorf("alert %s: annotation %s %q does not name the profile ($labels.profile)", r.Alert, name, a)
+				// Every alert is about one profile (or one exporter), and the
+				// text must say which.
+				if a, label := r.Annotations[name], subjectLabel(r.Alert); !strings.Contains(a, "$labels."+label) {
+					t.Errorf("alert %s: annotation %s %q does not name the %s ($labels.%s)", r.Alert, name, a, label, label)
 				}
 			}
 			// Last-run gauges change once per run: without a hold, one noisy run pages.
@@ -161,8 +176,8 @@ func TestEveryAlertFiresInAUnitTest(t *testing.T) {
 			}
 			for _, art := range tc.AlertRuleTest {
 				for _, a := range art.ExpAlerts {
-					if a.ExpLabels["profile"] == "" {
-						t.Errorf("%s: expected %s alert without a profile label", file, art.Alertname)
+					if label := subjectLabel(art.Alertname); a.ExpLabels[label] == "" {
+						t.Errorf("%s: expected %s alert without a %s label", file, art.Alertname, label)
 					}
 					fired[art.Alertname] = true
 				}
