@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -255,5 +256,46 @@ func TestRunBaselineVerdicts(t *testing.T) {
 	raw, err := exec.Command(bin, "run", "--url", target+"/echo", "--duration", "1s", "--profile", "other", "--baseline", history).CombinedOutput()
 	if code, out = exitCode(err), string(raw); code != 1 || !strings.Contains(out, `no runs of profile "other" (the folder has checkout; set --profile)`) {
 		t.Errorf("baseline of another profile: exit %d:\n%s", code, out)
+	}
+}
+
+// TestRunBaselineFromDaemon judges a run against a profile's history in a
+// running daemon, read through its API (http://host:port/profiles/NAME).
+func TestRunBaselineFromDaemon(t *testing.T) {
+	bin := testutil.BuildBinary(t)
+	target := startTarget(t, bin)
+	dir := t.TempDir()
+	cfgFile := writeConfig(t, dir, `
+profiles:
+  - name: checkout
+    schedule: "@every 1s"
+    run_on_start: true
+    target: {url: "%[1]s/echo?delay=20ms"}
+    load: {qps: 100, connections: 4, duration: 500ms}
+`, target)
+	addr := testutil.FreeAddr(t)
+	testutil.StartProcess(t, bin, "--config.file", cfgFile, "--web.listen-address", addr, "--storage.path", filepath.Join(dir, "data"))
+	base := "http://" + addr
+	testutil.WaitHTTP(t, base+"/-/ready", 10*time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(listRunIDs(t, base, "checkout")) < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not record 5 runs within 60s")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Four times the delay: a regression whatever the daemon's own runs do
+	// to the target meanwhile.
+	out, err := exec.Command(bin, "run", "--url", target+"/echo?delay=80ms", "--qps", "40", "--connections", "8", "--duration", "1s",
+		"--profile", "checkout", "--baseline", base+"/profiles/checkout").CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "REGRESSION latency_p50") || strings.Contains(string(out), "(tolerance)") {
+		t.Errorf("slower target against the daemon's baseline: exit %d, want 2 by t-test naming latency_p50:\n%s", code, out)
+	}
+	// An unknown profile fails before the run, saying what the daemon said.
+	out, err = exec.Command(bin, "run", "--url", target+"/echo", "--duration", "1s", "--profile", "checkout",
+		"--baseline", base+"/profiles/nosuch").CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), `--baseline `+base+`/profiles/nosuch: the daemon has no runs of profile "nosuch"`) {
+		t.Errorf("unknown profile: exit %d:\n%s", code, out)
 	}
 }
