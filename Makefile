@@ -11,7 +11,7 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
 
-.PHONY: all build run test lint bench bench-go fuzz clean
+.PHONY: all build run test lint tidy-check bench bench-go fuzz clean
 
 all: lint build
 
@@ -23,10 +23,14 @@ build:
 run: build
 	./$(BIN) $(RUN_ARGS)
 
-## lint: go vet and gofmt
-lint:
+## lint: go.mod and go.sum tidy, go vet and gofmt
+lint: tidy-check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## tidy-check: fail when `go mod tidy` would change go.mod or go.sum (prints the diff)
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
 
 ## test: lint, then every test, under the race detector. Tests needing prometheus, promtool,
 ## wrk, helm or chromium skip when a tool is missing, and fail instead when
