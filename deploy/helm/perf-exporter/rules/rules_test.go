@@ -23,7 +23,7 @@ var requiredAlerts = []string{
 	"PerfExporterRunFailing",
 	"PerfNoRecentSuccess",
 	"PerfLatencySLOBreached",
-	"PerfLatencyRegression",
+	"PerfRegression",
 	"PerfThroughputBelowTarget",
 	"PerfErrorRatioHigh",
 	"PerfExporterStoreFailing",
