@@ -46,9 +46,11 @@ test: lint
 bench:
 	$(GO) run ./bench/cmd/perfbench -go $(GO) -out BENCHMARKS.md
 
-## bench-go: Go micro-benchmarks of the hot paths
+## bench-go: Go micro-benchmarks of the hot paths, and the change-point detector's
+## evaluation on its recorded corpora (detection, false change points, the 1.2x rule)
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/...
+	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/... ./changepoint/...
+	CHANGEPOINT_SWEEP=1 $(GO) test -count=1 -run '^TestEvaluation$$' -v ./changepoint/
 
 ## fuzz: each parser fuzzer for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz
 FUZZTIME ?= 30s
