@@ -11,7 +11,7 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
 
-.PHONY: all build run test lint tidy-check bench bench-go fuzz clean
+.PHONY: all build run test lint tidy-check bench bench-go fuzz screenshots clean
 
 all: lint build
 
@@ -49,7 +49,7 @@ bench:
 ## bench-go: Go micro-benchmarks of the hot paths, and the change-point detector's
 ## evaluation on its recorded corpora (detection, false change points, the 1.2x rule)
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/... ./changepoint/...
+	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/... ./changepoint/... ./web/...
 	CHANGEPOINT_SWEEP=1 $(GO) test -count=1 -run '^TestEvaluation$$' -v ./changepoint/
 
 ## fuzz: each parser fuzzer for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz
@@ -57,6 +57,11 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseWrk$$' -fuzztime $(FUZZTIME) ./loadgen/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNighthawk$$' -fuzztime $(FUZZTIME) ./loadgen/
+
+## screenshots: the README's pictures of the pages, from the browser test's demo history (needs chromium)
+screenshots:
+	mkdir -p docs/screenshots
+	$(GO) test -count=1 -run '^TestPagesInBrowser$$' ./web/ -args -screenshots $(CURDIR)/docs/screenshots
 
 clean:
 	rm -f $(BIN)

@@ -33,7 +33,11 @@ var browserRuns = func() []testRun {
 	var runs []testRun
 	scales := []float64{1, 1.1, 0.95, 1.05, 1.8, 0, 1, 0.9, 1.15, 1.05, 1.6, 1}
 	for i, scale := range scales {
-		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale, corrected: true}
+		r := testRun{id: fmt.Sprintf("checkout-%02d", i), profile: "checkout", start: t0.Add(time.Duration(i) * 2 * time.Hour), scale: scale, corrected: true,
+			environment: []result.EnvironmentValue{
+				{Set: "node", Name: "cpu_busy_ratio", Prometheus: "cluster", Query: `avg(1 - rate(node_cpu_seconds_total{mode="idle"}[1m]))`, Avg: 0.31 * scale, Max: 0.52 * scale},
+				{Set: "mesh", Name: "sidecar_cpu_cores", Prometheus: "cluster", Query: `sum(rate(container_cpu_usage_seconds_total{container="istio-proxy"}[1m]))`, Avg: 0.12 * scale, Max: 0.2 * scale},
+			}}
 		switch {
 		case scale == 0:
 			r.outcome = result.OutcomeFailure
@@ -157,6 +161,7 @@ document.body.dataset.focus = before + " " + getComputedStyle(tip).visibility + 
 			t.Errorf("curves of runs %q, want %q (one per run, and the corrected ones)", curves, want)
 		}
 		screenshot(t, chromium, url, "compare.png")
+		screenshot(t, chromium, url, "compare-dark.png", "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
 	})
 	for _, tc := range []struct{ name, page, point, want string }{
 		{"compare point", "/compare?ids=checkout-00,checkout-04", "svg.percentiles .pt", "hidden visible true: #1 checkout Nov 27 03:00 · p50"},
@@ -243,14 +248,14 @@ func loadInChromium(t *testing.T, chromium, url string) (dom []byte, console []s
 }
 
 // screenshot saves a picture of url when -screenshots is set.
-func screenshot(t *testing.T, chromium, url, name string) {
+func screenshot(t *testing.T, chromium, url, name string, flags ...string) {
 	if *screenshots == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	path := filepath.Join(*screenshots, name)
-	args := append(chromiumFlags(t), "--hide-scrollbars", "--window-size=1280,"+strconv.Itoa(screenshotHeight(name)), "--screenshot="+path, url)
+	args := append(append(chromiumFlags(t), flags...), "--hide-scrollbars", "--window-size=1280,"+strconv.Itoa(screenshotHeight(name)), "--screenshot="+path, url)
 	if out, err := exec.CommandContext(ctx, chromium, args...).CombinedOutput(); err != nil {
 		t.Errorf("chromium --screenshot: %v\n%s", err, out)
 		return
@@ -298,8 +303,8 @@ func (r *statusRecorder) WriteHeader(status int) {
 // screenshotHeight is how tall a page's screenshot is: the whole page.
 func screenshotHeight(name string) int {
 	switch name {
-	case "compare.png":
-		return 2000
+	case "compare.png", "compare-dark.png":
+		return 2500
 	case "run.png":
 		return 2200
 	}
