@@ -88,7 +88,7 @@ func fill(b *testing.B, s *Store, profile string, n int) {
 	err := s.update(func(tx *bolt.Tx) error {
 		for i := range n {
 			r := run{id: fmt.Sprintf("%s-%09d", profile, i), profile: profile, start: base.Add(time.Duration(i) * time.Minute)}
-			rec, err := newRecord(r.doc())
+			rec, err := s.newRecord(r.doc())
 			if err != nil {
 				return err
 			}

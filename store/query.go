@@ -135,7 +135,11 @@ func (s *Store) List(ctx context.Context, q Query) ([]Summary, string, error) {
 
 func (s *Store) decodeSummary(k, v []byte) (Summary, error) {
 	var sum Summary
-	if err := json.Unmarshal(v, &sum); err != nil {
+	raw, err := s.codec.decompress(v)
+	if err != nil {
+		return Summary{}, fmt.Errorf("store %s: run %s: decompressing summary: %w", s.path, k[8:], err)
+	}
+	if err := json.Unmarshal(raw, &sum); err != nil {
 		return Summary{}, fmt.Errorf("store %s: run %s: decoding summary: %w", s.path, k[8:], err)
 	}
 	return sum, nil

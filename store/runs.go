@@ -63,7 +63,7 @@ func (s *Store) Save(ctx context.Context, doc *result.Document) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	r, err := newRecord(doc)
+	r, err := s.newRecord(doc)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Store) RecoverInFlight(ctx context.Context, now time.Time) ([]*result.D
 				continue
 			}
 			doc := abortedDocument(string(id), mark, now)
-			r, err := newRecord(doc)
+			r, err := s.newRecord(doc)
 			if err != nil {
 				return err
 			}
@@ -175,9 +175,13 @@ func (s *Store) Get(ctx context.Context, id string) (*result.Document, error) {
 }
 
 func (s *Store) getDoc(tx *bolt.Tx, id []byte) (*result.Document, error) {
-	raw := tx.Bucket(bucketDocs).Get(id)
-	if raw == nil {
+	stored := tx.Bucket(bucketDocs).Get(id)
+	if stored == nil {
 		return nil, fmt.Errorf("run %q: %w", id, ErrNotFound)
+	}
+	raw, err := s.codec.decompress(stored)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: run %s: decompressing document: %w", s.path, id, err)
 	}
 	doc := new(result.Document)
 	if err := json.Unmarshal(raw, doc); err != nil {
@@ -214,6 +218,9 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store %s: pruning: %w", s.path, err)
 	}
+	if dropped > 0 {
+		s.maybeCompact(ctx) // give the file system the space back
+	}
 	return dropped, nil
 }
 
@@ -226,7 +233,7 @@ type record struct {
 	summary     []byte
 }
 
-func newRecord(doc *result.Document) (*record, error) {
+func (s *Store) newRecord(doc *result.Document) (*record, error) {
 	if doc == nil {
 		return nil, errors.New("store: saving a nil document")
 	}
@@ -242,7 +249,7 @@ func newRecord(doc *result.Document) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: run %s: encoding summary: %w", id, err)
 	}
-	return &record{id: id, profile: profile, key: indexKey(doc.StartTime, id), doc: raw, summary: sum}, nil
+	return &record{id: id, profile: profile, key: indexKey(doc.StartTime, id), doc: s.codec.compress(raw), summary: s.codec.compress(sum)}, nil
 }
 
 // put writes a record, replacing an earlier one of the same id, clears the
@@ -259,6 +266,11 @@ func (s *Store) put(tx *bolt.Tx, r *record) error {
 	if err != nil {
 		return fmt.Errorf("profile %s: %w", r.profile, err)
 	}
+	// Runs arrive in key order, at the end of their profile's range (an
+	// index's keys start with the time, run ids with the profile's name):
+	// split pages full, not half full as for random inserts, or half the
+	// file would be empty space.
+	docs.FillPercent, runs.FillPercent = fillPercent, fillPercent
 	if err := docs.Put([]byte(r.id), r.doc); err != nil {
 		return err
 	}
@@ -272,6 +284,9 @@ func (s *Store) put(tx *bolt.Tx, r *record) error {
 	return err
 }
 
+// fillPercent is how full bbolt leaves a page it splits.
+const fillPercent = 0.95
+
 // unindex removes the index entry of a stored document that is about to be
 // replaced (its profile or start time may differ from the new one's).
 func (s *Store) unindex(profiles *bolt.Bucket, id string, old []byte) error {
@@ -279,7 +294,11 @@ func (s *Store) unindex(profiles *bolt.Bucket, id string, old []byte) error {
 		StartTime    time.Time
 		PerfExporter struct{ Profile string }
 	}
-	if err := json.Unmarshal(old, &key); err != nil {
+	raw, err := s.codec.decompress(old)
+	if err != nil {
+		return fmt.Errorf("run %s: decompressing the document it replaces: %w", id, err)
+	}
+	if err := json.Unmarshal(raw, &key); err != nil {
 		return fmt.Errorf("run %s: decoding the document it replaces: %w", id, err)
 	}
 	if runs := profiles.Bucket([]byte(key.PerfExporter.Profile)); runs != nil {

@@ -84,10 +84,14 @@ type Options struct {
 
 // Store is the run history. It is safe for concurrent use.
 type Store struct {
+	// dbMu guards db against Compact, which replaces it: every
+	// transaction holds it for reading.
+	dbMu   sync.RWMutex
 	db     *bolt.DB
 	path   string // of the database file, for errors
 	opts   Options
 	logger *slog.Logger
+	codec  *codec
 
 	// retention is opts' MaxRuns and MaxAge, replaceable on config reload.
 	mu        sync.Mutex
@@ -137,6 +141,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := openBolt(path, opts.LockTimeout)
+	if err == nil {
+		// Only now, with the database locked: another process's
+		// compaction is not ours to remove.
+		if err = removeCompactLeftover(path); err != nil {
+			db.Close()
+		}
+	}
 	var corrupt *corruptError
 	if errors.As(err, &corrupt) {
 		return nil, fmt.Errorf("%w; %s", err, repairHint)
@@ -144,11 +155,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts, logger: opts.Logger, retention: retention{opts.MaxRuns, opts.MaxAge}}
-	if err := s.init(); err != nil {
+	codec, err := newCodec()
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	s := &Store{db: db, path: path, opts: opts, logger: opts.Logger, codec: codec, retention: retention{opts.MaxRuns, opts.MaxAge}}
+	if err := s.init(); err != nil {
+		db.Close()
+		codec.close()
+		return nil, err
+	}
+	// Free space retention left behind while the exporter ran goes back
+	// to the file system at start.
+	s.maybeCompact(context.Background())
 	return s, nil
 }
 
@@ -246,6 +266,9 @@ func (s *Store) Path() string { return s.path }
 
 // Close releases the database; pending writes have already been committed.
 func (s *Store) Close() error {
+	defer s.codec.close()
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store %s: closing: %w", s.path, err)
 	}
@@ -255,10 +278,14 @@ func (s *Store) Close() error {
 // view and update run fn in a transaction, turning a panic of bbolt on a
 // damaged page into an error that names the file.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	return s.guard(func() error { return s.db.View(fn) })
 }
 
 func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	return s.guard(func() error { return s.db.Update(fn) })
 }
 
