@@ -1,11 +1,20 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/perf-exporter/perf-exporter/changepoint"
+	"github.com/perf-exporter/perf-exporter/config"
+	"github.com/perf-exporter/perf-exporter/push"
 	"github.com/perf-exporter/perf-exporter/result"
 )
 
@@ -92,6 +101,80 @@ func TestRunExitStatus(t *testing.T) {
 	} {
 		if got := exitStatus(tc.outcome, tc.comparisons, tc.failed); got != tc.want {
 			t.Errorf("exitStatus(%s, %v, failed %v) = %d, want %d", tc.outcome, tc.comparisons, tc.failed, got, tc.want)
+		}
+	}
+}
+
+// The pushes authenticate with the --push.http-config file's settings:
+// basic auth with the password read from its file.
+func TestPushUsesHTTPConfigCredentials(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "password"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "push.yml")
+	if err := os.WriteFile(cfgFile, []byte("basic_auth: {username: ci, password_file: password}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var users []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		mu.Lock()
+		users = append(users, fmt.Sprintf("%s:%s:%v", user, pass, ok))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	f := &ciFlags{remoteWriteURL: srv.URL + "/api/v1/write", httpConfig: cfgFile}
+	client, err := f.httpClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, err := push.NewSeries(config.Profile{Name: "ci", Engine: "fortio", Target: config.Target{URL: "http://t/", Protocol: "http1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.newPushers(series, client)
+	if err := p.finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(users) != 1 || users[0] != "ci:s3cret:true" {
+		t.Errorf("the receiver saw %v, want basic auth ci:s3cret", users)
+	}
+}
+
+// The baseline is the accepted level: after the last change point that is
+// not open, before an open regression, the newest window runs.
+func TestAcceptedLevel(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	var runs []changepoint.Run
+	for i := range 20 {
+		runs = append(runs, changepoint.Run{ID: fmt.Sprint(i), Time: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	ids := func(rs []changepoint.Run) string {
+		var s []string
+		for _, r := range rs {
+			s = append(s, r.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []levelChange
+		window  int
+		want    string
+	}{
+		{"no change: the newest window", nil, 4, "16,17,18,19"},
+		{"an accepted change starts the level", []levelChange{{at(15), false}}, 30, "15,16,17,18,19"},
+		{"an open regression ends it", []levelChange{{at(10), false}, {at(14), true}}, 30, "10,11,12,13"},
+		{"an open regression before the level does not", []levelChange{{at(3), true}, {at(17), false}}, 30, "17,18,19"},
+	} {
+		if got := ids(acceptedLevel(runs, tc.changes, tc.window)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }
