@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/perf-exporter/perf-exporter/regression"
 )
@@ -16,6 +17,9 @@ type Changes interface {
 	// Accept makes the level a regression started the new normal; the
 	// error wraps regression.ErrUnknownProfile or ErrUnknownChange.
 	Accept(ctx context.Context, profile, id string) (regression.Change, error)
+	// BaselineWindow is the start and end (zero: open) of the runs of the
+	// profile's accepted latency level, which baselines are the median of.
+	BaselineWindow(ctx context.Context, profile string) (from, until time.Time, err error)
 }
 
 // changesView is GET /api/v1/profiles/{name}/changes.

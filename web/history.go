@@ -26,9 +26,10 @@ type History interface {
 	// Get returns a run's document; the error wraps store.ErrNotFound for
 	// a run the history does not hold.
 	Get(ctx context.Context, id string) (*result.Document, error)
-	// Baseline returns the median latency per percentile label of the
-	// profile's last n successful runs, and how many runs that was.
-	Baseline(ctx context.Context, profile string, n int) (map[string]float64, int, error)
+	// BaselineWithin returns the median latency per percentile label of
+	// the profile's last n successful runs that started in [from, until)
+	// (zero: no bound), and how many runs that was.
+	BaselineWithin(ctx context.Context, profile string, n int, from, until time.Time) (map[string]float64, int, error)
 }
 
 // recentRuns is how many runs of each profile the landing page shows
@@ -84,7 +85,15 @@ func profileHistories(ctx context.Context, h History, changes Changes, profiles 
 		if err == nil {
 			var baseline map[string]float64
 			var n int
-			baseline, n, err = h.Baseline(ctx, p.Name, baselineRuns)
+			// The baseline of the accepted level, as the daemon's gauge:
+			// never the runs of an open regression.
+			var from, until time.Time
+			if changes != nil {
+				if f, u, werr := changes.BaselineWindow(ctx, p.Name); werr == nil {
+					from, until = f, u
+				}
+			}
+			baseline, n, err = h.BaselineWithin(ctx, p.Name, baselineRuns, from, until)
 			for _, s := range sums {
 				ph.Runs = append(ph.Runs, summaryView(s))
 			}

@@ -201,7 +201,7 @@ func (brokenHistory) List(context.Context, store.Query) ([]store.Summary, string
 	return nil, "", errBroken
 }
 func (brokenHistory) Get(context.Context, string) (*result.Document, error) { return nil, errBroken }
-func (brokenHistory) Baseline(context.Context, string, int) (map[string]float64, int, error) {
+func (brokenHistory) BaselineWithin(context.Context, string, int, time.Time, time.Time) (map[string]float64, int, error) {
 	return nil, 0, errBroken
 }
 

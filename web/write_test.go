@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -216,6 +217,10 @@ func TestLandingPageSaysWhenTheHistoryIsNotWritten(t *testing.T) {
 
 // acceptingChanges counts accepted change points.
 type acceptingChanges struct{ accepted *atomic.Int64 }
+
+func (acceptingChanges) BaselineWindow(context.Context, string) (time.Time, time.Time, error) {
+	return time.Time{}, time.Time{}, nil
+}
 
 func (acceptingChanges) Changes(context.Context, string) ([]regression.Change, error) {
 	return nil, nil
