@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -59,12 +60,21 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ result.Observer
 	if err != nil {
 		return nil, fmt.Errorf("nighthawk: %w", err)
 	}
+	var requestsPath string
+	if inv.requests != "" {
+		path, remove, err := writeScript(config.EngineNighthawk, ".json", inv.requests)
+		if err != nil {
+			return nil, err
+		}
+		defer remove()
+		requestsPath = path
+	}
 	tool := externalTool{engine: config.EngineNighthawk, bin: bin, logger: n.logger, grace: nighthawkGrace,
 		redact: func(args []string) []string { return redactArgs(args, "--request-header", &p.Target) }}
 
 	if warmup := p.Load.Warmup.D(); warmup > 0 {
 		secs, _ := wholeSeconds(warmup)
-		tool.args = inv.args(secs)
+		tool.args = inv.args(secs, requestsPath)
 		out := tool.run(ctx)
 		if ctx.Err() != nil {
 			return abortedResult(config.EngineNighthawk, p, time.Now(), "stopped during the warmup"), nil
@@ -78,7 +88,7 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ result.Observer
 	if ctx.Err() != nil {
 		return abortedResult(config.EngineNighthawk, p, start, "stopped before it started"), nil
 	}
-	tool.args = inv.args(inv.seconds)
+	tool.args = inv.args(inv.seconds, requestsPath)
 	out := tool.run(ctx)
 	r, err := parseNighthawk(out.stdout, p.Load.Percentiles)
 	if err != nil {
@@ -93,16 +103,72 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ result.Observer
 // nighthawkCall is a profile translated into nighthawk_client's command
 // line.
 type nighthawkCall struct {
-	flags       []string // everything but the duration and URL
-	url         string
+	flags []string // everything but the duration, the request file and URL
+	url   string
+	// requests is the request file (method, headers, body size) for
+	// nighthawk's file-based request source, "" when the command line
+	// carries them: with a secret header they never go on it.
+	requests    string
 	seconds     int64
 	connections int // in all workers
 	notes       []string
 }
 
-func (c nighthawkCall) args(seconds int64) []string {
+func (c nighthawkCall) args(seconds int64, requestsPath string) []string {
 	args := append([]string{"--duration", strconv.FormatInt(seconds, 10)}, c.flags...)
+	if requestsPath != "" {
+		args = append(args, "--request-source-plugin-config", nighthawkRequestSource(requestsPath))
+	}
 	return append(args, c.url)
+}
+
+// nighthawkRequestSource is the --request-source-plugin-config of
+// Nighthawk's file-based request source, which reads every request's
+// method, headers and body size from the file at path, replayed for as
+// long as the run lasts (num_requests 0).
+func nighthawkRequestSource(path string) string {
+	b, _ := json.Marshal(map[string]any{
+		"name": "nighthawk.file-based-request-source-plugin",
+		"typed_config": map[string]any{
+			"@type":     "type.googleapis.com/nighthawk.request_source.FileBasedOptionsListRequestSourceConfig",
+			"file_path": path,
+		},
+	})
+	return string(b)
+}
+
+// nighthawkMaxRequestFile is the file-based request source's default
+// max_file_size.
+const nighthawkMaxRequestFile = 1000000
+
+// nighthawkRequestFile is the request file of the file-based request source:
+// a nighthawk.client.RequestOptionsList of one request, in the protobuf
+// JSON mapping.
+func nighthawkRequestFile(method string, headers map[string]string, bodySize int) (string, error) {
+	type header struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}
+	type headerOption struct {
+		Header header `json:"header"`
+	}
+	type options struct {
+		RequestMethod   string         `json:"request_method"`
+		RequestHeaders  []headerOption `json:"request_headers,omitempty"`
+		RequestBodySize int            `json:"request_body_size,omitempty"`
+	}
+	o := options{RequestMethod: method, RequestBodySize: bodySize}
+	for _, name := range sortedKeys(headers) {
+		o.RequestHeaders = append(o.RequestHeaders, headerOption{header{Key: name, Value: headers[name]}})
+	}
+	b, err := json.MarshalIndent(map[string][]options{"options": {o}}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if len(b) > nighthawkMaxRequestFile {
+		return "", fmt.Errorf("the headers take %d bytes, more than nighthawk's request file takes (%d)", len(b), nighthawkMaxRequestFile)
+	}
+	return string(b) + "\n", nil
 }
 
 // nighthawkInvocation builds nighthawk_client's arguments. Nighthawk's
@@ -110,10 +176,11 @@ func (c nighthawkCall) args(seconds int64) []string {
 // profile's are totals, so they are divided by the number of workers,
 // load.threads (1 when unset).
 //
-// Nighthawk has no way to read headers from a file, so secret header
-// values are on its command line, visible to local users through ps; they
-// are never logged (the command line is logged at debug level with them
-// redacted).
+// A profile with a secret header (Authorization, Cookie, secret_headers,
+// header_files) sends its request through Nighthawk's file-based request
+// source: method, headers and body size go into a private temporary file
+// rather than onto the command line, where every local user could read
+// them with ps. Other profiles keep the plain flags.
 func nighthawkInvocation(p config.Profile) (nighthawkCall, error) {
 	var c nighthawkCall
 	t, l := p.Target, p.Load
@@ -183,16 +250,27 @@ func nighthawkInvocation(p config.Profile) (nighthawkCall, error) {
 	if !nighthawkMethods[method] {
 		return c, fmt.Errorf("nighthawk cannot send method %s (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS or TRACE)", method)
 	}
-	c.flags = append(c.flags, "--request-method", method)
-	for _, name := range sortedKeys(t.Headers) {
-		value := t.Headers[name]
+	secret := false
+	for name, value := range t.Headers {
 		if strings.ContainsAny(name, ":\r\n") || strings.ContainsAny(value, "\r\n") {
 			return c, fmt.Errorf("header %q: names cannot hold ':' and neither names nor values line breaks", name)
 		}
-		c.flags = append(c.flags, "--request-header", name+": "+value)
+		secret = secret || t.IsSecretHeader(name)
+	}
+	if secret {
+		if c.requests, err = nighthawkRequestFile(method, t.Headers, len(t.Body)); err != nil {
+			return c, err
+		}
+	} else {
+		c.flags = append(c.flags, "--request-method", method)
+		for _, name := range sortedKeys(t.Headers) {
+			c.flags = append(c.flags, "--request-header", name+": "+t.Headers[name])
+		}
+		if t.Body != "" {
+			c.flags = append(c.flags, "--request-body-size", strconv.Itoa(len(t.Body)))
+		}
 	}
 	if t.Body != "" {
-		c.flags = append(c.flags, "--request-body-size", strconv.Itoa(len(t.Body)))
 		c.notes = append(c.notes, fmt.Sprintf("nighthawk sends a body of %d 'a' bytes, not the profile's body: it can only set the body's size", len(t.Body)))
 	}
 	if l.Warmup > 0 {

@@ -23,11 +23,12 @@ func TestNighthawkInvocation(t *testing.T) {
 	}
 	common := []string{"--output-format", "json", "--no-default-failure-predicates"}
 	for _, tc := range []struct {
-		name    string
-		profile config.Profile
-		args    []string // after the duration and the common flags
-		notes   []string
-		err     string
+		name     string
+		profile  config.Profile
+		args     []string // after the duration and the common flags; the request file at "R"
+		requests string   // the request file; "" = none
+		notes    []string
+		err      string
 	}{
 		{
 			name:    "defaults: one worker",
@@ -39,14 +40,56 @@ func TestNighthawkInvocation(t *testing.T) {
 			profile: base(func(p *config.Profile) {
 				p.Target.Protocol, p.Load.Threads, p.Load.Connections = config.ProtocolHTTP2, 4, 10
 				p.Target.Method, p.Target.Body = "POST", "12345"
-				p.Target.Headers = map[string]string{"X-B": "2", "Authorization": "Bearer s3cret"}
+				p.Target.Headers = map[string]string{"X-B": "2", "X-A": "1"}
 			}),
 			args: []string{"--h2", "--rps", "25", "--connections", "2", "--concurrency", "4", "--request-method", "POST",
-				"--request-header", "Authorization: Bearer s3cret", "--request-header", "X-B: 2", "--request-body-size", "5", "http://127.0.0.1:8080/echo"},
+				"--request-header", "X-A: 1", "--request-header", "X-B: 2", "--request-body-size", "5", "http://127.0.0.1:8080/echo"},
 			notes: []string{
 				"with HTTP/2 nighthawk multiplexes over one connection per worker: 4 connections, not the 10 asked for",
 				"nighthawk sends a body of 5 'a' bytes, not the profile's body: it can only set the body's size",
 			},
+		},
+		{
+			// Issue 14: a secret header never goes on the command line.
+			name: "secret header: the request goes through a file",
+			profile: base(func(p *config.Profile) {
+				p.Target.Method, p.Target.Body = "PUT", "12345"
+				p.Target.Headers = map[string]string{"X-B": "2", "Authorization": "Bearer s3cret", "X-Token": "t0k"}
+				p.Target.SecretHeaders = []string{"x-token"}
+			}),
+			args: []string{"--rps", "100", "--connections", "8", "--concurrency", "1", "--request-source-plugin-config",
+				`{"name":"nighthawk.file-based-request-source-plugin","typed_config":{"@type":"type.googleapis.com/nighthawk.request_source.FileBasedOptionsListRequestSourceConfig","file_path":"R"}}`,
+				"http://127.0.0.1:8080/echo"},
+			requests: `{
+  "options": [
+    {
+      "request_method": "PUT",
+      "request_headers": [
+        {
+          "header": {
+            "key": "Authorization",
+            "value": "Bearer s3cret"
+          }
+        },
+        {
+          "header": {
+            "key": "X-B",
+            "value": "2"
+          }
+        },
+        {
+          "header": {
+            "key": "X-Token",
+            "value": "t0k"
+          }
+        }
+      ],
+      "request_body_size": 5
+    }
+  ]
+}
+`,
+			notes: []string{"nighthawk sends a body of 5 'a' bytes, not the profile's body: it can only set the body's size"},
 		},
 		{
 			name:    "no rate",
@@ -71,8 +114,15 @@ func TestNighthawkInvocation(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := append(append([]string{"--duration", "30"}, common...), tc.args...)
-			if got := c.args(c.seconds); !reflect.DeepEqual(got, want) {
+			requestsPath := ""
+			if c.requests != "" {
+				requestsPath = "R"
+			}
+			if got := c.args(c.seconds, requestsPath); !reflect.DeepEqual(got, want) {
 				t.Errorf("args\n got %q\nwant %q", got, want)
+			}
+			if c.requests != tc.requests {
+				t.Errorf("request file\n got %s\nwant %s", c.requests, tc.requests)
 			}
 			if !reflect.DeepEqual(c.notes, tc.notes) {
 				t.Errorf("notes\n got %q\nwant %q", c.notes, tc.notes)
@@ -85,6 +135,8 @@ func TestNighthawkInvocation(t *testing.T) {
 // line and prints a saved output, which proves the exec and parse path.
 func TestNighthawkEngineWithAStandIn(t *testing.T) {
 	bin, argsFile := fakeEngine(t, "nighthawk/nighthawk-json-2workers-stderr-trailing-comma.txt")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the request file goes
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p := testProfile("http://127.0.0.1:8080/echo?size=10&status=503:4", 200, 4, 5*time.Second)
@@ -94,12 +146,24 @@ func TestNighthawkEngineWithAStandIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	args := readLines(t, argsFile)
 	want := []string{"--duration", "5", "--output-format", "json", "--no-default-failure-predicates", "--rps", "100", "--connections", "2",
-		"--concurrency", "2", "--request-method", "GET", "--request-header", "Authorization: Bearer s3cret", "http://127.0.0.1:8080/echo?size=10&status=503:4"}
-	if got := readLines(t, argsFile); !reflect.DeepEqual(got, want) {
-		t.Errorf("args\n got %q\nwant %q", got, want)
+		"--concurrency", "2", "--request-source-plugin-config"}
+	if len(args) != len(want)+2 || !reflect.DeepEqual(args[:len(want)], want) || args[len(args)-1] != "http://127.0.0.1:8080/echo?size=10&status=503:4" {
+		t.Errorf("args\n got %q\nwant %q, the request source and the URL", args, want)
 	}
-	if strings.Contains(logs.String(), "s3cret") || !strings.Contains(logs.String(), "Authorization: <secret>") ||
+	// The secret header is in the request file, never on the command line.
+	if strings.Contains(strings.Join(args, " "), "s3cret") {
+		t.Errorf("the secret header is on nighthawk_client's command line: %q", args)
+	}
+	requests, err := os.ReadFile(argsFile + ".requests")
+	if err != nil || !strings.Contains(string(requests), `"value": "Bearer s3cret"`) || !strings.Contains(string(requests), `"request_method": "GET"`) {
+		t.Errorf("request file %s (%v)", requests, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the request file was left behind: %v", left)
+	}
+	if strings.Contains(logs.String(), "s3cret") ||
 		strings.Contains(logs.String(), "status=503") || !strings.Contains(logs.String(), "http://127.0.0.1:8080/echo") {
 		t.Errorf("secret header or query string in the logs, or nothing redacted:\n%s", logs.String())
 	}
