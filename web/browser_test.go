@@ -97,7 +97,11 @@ func TestPagesInBrowser(t *testing.T) {
 	mux.HandleFunc("GET /focus", func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		pages.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, r.URL.Query().Get("page"), nil))
-		script := `<script>
+		click := ""
+		if c := r.URL.Query().Get("click"); c != "" {
+			click = `document.querySelector(` + strconv.Quote(c) + `).click();`
+		}
+		script := `<script>` + click + `
 const pt = document.querySelector(` + strconv.Quote(r.URL.Query().Get("point")) + `);
 const tip = pt.querySelector(".tip");
 const before = getComputedStyle(tip).visibility;
@@ -163,15 +167,18 @@ document.body.dataset.focus = before + " " + getComputedStyle(tip).visibility + 
 		screenshot(t, chromium, url, "compare.png")
 		screenshot(t, chromium, url, "compare-dark.png", "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
 	})
-	for _, tc := range []struct{ name, page, point, want string }{
-		{"compare point", "/compare?ids=checkout-00,checkout-04", "svg.percentiles .pt", "hidden visible true: #1 checkout Nov 27 03:00 · p50"},
-		{"history point", "/", "#profile-checkout a.pt:not(.change)", "hidden visible true: Nov 27 03:00:00 · success · p50"},
-		{"change point", "/", "#profile-checkout a.change", "hidden visible true: latency_p99 regression ×1.6"},
-		{"histogram bar", "/runs/checkout-10", "svg .pt", "hidden visible true: "},
+	for _, tc := range []struct{ name, page, click, point, want string }{
+		{"compare point", "/compare?ids=checkout-00,checkout-04", "", "svg.percentiles .pt", "hidden visible true: #1 checkout Nov 27 03:00 · p50"},
+		// The linear plot is hidden (not focusable) until its toggle is on.
+		{"hidden linear plot's point", "/compare?ids=checkout-00,checkout-04", "", ".plot-lin .pt", "hidden hidden false: "},
+		{"linear plot's point", "/compare?ids=checkout-00,checkout-04", "#ylin", ".plot-lin .pt", "hidden visible true: #1 checkout Nov 27 03:00 · p50"},
+		{"history point", "/", "", "#profile-checkout a.pt:not(.change)", "hidden visible true: Nov 27 03:00:00 · success · p50"},
+		{"change point", "/", "", "#profile-checkout a.change", "hidden visible true: latency_p99 regression ×1.6"},
+		{"histogram bar", "/runs/checkout-10", "", "svg .pt", "hidden visible true: "},
 	} {
 		t.Run("focus on a "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			q := url.Values{"page": {tc.page}, "point": {tc.point}}
+			q := url.Values{"page": {tc.page}, "point": {tc.point}, "click": {tc.click}}
 			page := loadCleanly(t, chromium, srv.URL+"/focus?"+q.Encode())
 			body := findAll(page, func(n *html.Node) bool { return n.Data == "body" })[0]
 			if got, _ := attr(body, "data-focus"); !strings.HasPrefix(got, tc.want) {
