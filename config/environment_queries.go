@@ -55,7 +55,11 @@ func (v *validator) environmentQueries(c *Config) {
 					continue
 				}
 				users++
-				expanded, missing := expandForCheck(expr, p.EnvironmentVars)
+				vars := p.EnvironmentVars
+				if vars == nil { // nil stands for "no profile uses the set" below
+					vars = map[string]string{}
+				}
+				expanded, missing := expandForCheck(expr, vars)
 				if len(missing) > 0 {
 					v.errorf(at, "%s: unknown template variable ${%s} for profile %q (set it in its environment_vars; built in: %s)",
 						ctx, strings.Join(missing, "}, ${"), p.Name, strings.Join(EnvironmentBuiltinVars, ", "))

@@ -3,6 +3,7 @@ package config_test
 import (
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/perf-exporter/perf-exporter/config"
@@ -21,5 +22,27 @@ func TestEnvironmentBuiltinVarsMatchTheEnvironmentPackage(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(config.EnvironmentBuiltinVars, want) {
 		t.Errorf("config.EnvironmentBuiltinVars = %v, environment fills %v", config.EnvironmentBuiltinVars, want)
+	}
+}
+
+// A profile that sets no environment_vars still has its sets' variables
+// checked: ${team} is unknown to it, as to one that sets other variables.
+// (Without environment_vars the check took the profile for "no user" and
+// accepted every name; the run then warned at every run.)
+func TestUnknownVariableOfAProfileWithoutVars(t *testing.T) {
+	_, err := config.Parse([]byte(`prometheus:
+  - {name: cluster, url: "http://127.0.0.1:9090"}
+environment_sets:
+  custom:
+    - {name: team_cpu, query: 'sum(rate(x{team="${team}", ns=~"${namespace}"}[${rate_interval}]))'}
+profiles:
+  - name: plain
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment: [custom]
+`), "env.yaml")
+	want := `env.yaml:5: environment set "custom": query "team_cpu": unknown template variable ${team} for profile "plain"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
 	}
 }
