@@ -131,3 +131,42 @@ func TestComparePageBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// An external engine's run says what the engine did not measure; a
+// fortio run says nothing of the kind.
+func TestRunPageSaysWhatTheEngineDidNotMeasure(t *testing.T) {
+	wrk := testRun{id: "wrk-1", profile: "checkout", start: t0}.doc()
+	wrk.PerfExporter.Engine = "wrk"
+	wrk.PerfExporter.Codes = map[string]int64{"2xx": 2990, "4xx_5xx": 9, "error": 1}
+	wrk.PerfExporter.ErrorReasons = nil
+	st := openHistory(t, testRun{id: "fortio-1", profile: "checkout", start: t0.Add(time.Hour), corrected: true})
+	if err := st.Save(t.Context(), wrk); err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, st, profileStatus("checkout", nil))
+
+	_, body, _ := get(t, srv.URL+"/runs/wrk-1")
+	note := byID(parsePage(t, body), "not-measured")
+	if note == nil {
+		t.Fatalf("the wrk run's page has no note of what wrk did not measure:\n%s", body)
+	}
+	s := text(note)
+	for _, want := range []string{"What wrk does not measure", "coordinated omission", "send lateness", "only below 400 (2xx) or not (4xx_5xx)", "why requests got no response"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the note %q does not say %q", s, want)
+		}
+	}
+
+	_, body, _ = get(t, srv.URL+"/runs/fortio-1")
+	page := parsePage(t, body)
+	if byID(page, "not-measured") != nil {
+		t.Error("a fortio run's page says something was not measured")
+	}
+	// The fortio run has send lateness and a corrected curve.
+	if byID(page, "lateness") == nil {
+		t.Error("no send lateness on the fortio run's page")
+	}
+	if n := len(findAll(page, func(n *html.Node) bool { return n.Data == "polyline" && hasClass("corrected")(n) })); n != 1 {
+		t.Errorf("%d corrected curves on the fortio run's page, want 1", n)
+	}
+}
