@@ -109,7 +109,7 @@ func mdCell(s string) string {
 // mdCode writes a value as a code span outside tables: taken literally,
 // whatever it holds.
 func mdCode(s string) string {
-	return "`` " + strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'") + " ``"
+	return "`" + strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'") + "`"
 }
 
 func orDefault(s, def string) string {
