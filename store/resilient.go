@@ -262,6 +262,11 @@ func (r *Resilient) Prune(ctx context.Context) (n int, err error) {
 	return n, err
 }
 
+// Compact is Store.Compact.
+func (r *Resilient) Compact(ctx context.Context) error {
+	return r.write(func(s *Store) error { return s.Compact(ctx) })
+}
+
 // Get is Store.Get.
 func (r *Resilient) Get(ctx context.Context, id string) (doc *result.Document, err error) {
 	err = r.read(func(s *Store) (err error) {
@@ -365,7 +370,12 @@ func openReadOnly(path string, opts Options) (s *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %s: opening read-only: %w", path, err)
 	}
-	s = &Store{db: db, path: path, opts: opts, logger: opts.Logger, retention: retention{opts.MaxRuns, opts.MaxAge}}
+	codec, err := newCodec()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s = &Store{db: db, path: path, opts: opts, logger: opts.Logger, codec: codec, retention: retention{opts.MaxRuns, opts.MaxAge}}
 	err = s.check()
 	if err == nil {
 		err = s.view(func(tx *bolt.Tx) error {
@@ -383,6 +393,7 @@ func openReadOnly(path string, opts Options) (s *Store, err error) {
 	}
 	if err != nil {
 		db.Close()
+		codec.close()
 		return nil, err
 	}
 	return s, nil

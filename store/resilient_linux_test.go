@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +21,11 @@ import (
 // list holds, so saving it has to grow the file: on a full disk it fails.
 func bigDoc(id string, start time.Time) *result.Document {
 	doc := run{id: id, profile: "checkout", start: start}.doc()
-	doc.PerfExporter.Notes = []string{strings.Repeat("n", 256<<10)}
+	// Random hex: documents are stored compressed, and this one must
+	// still take about 256 KiB.
+	noise := make([]byte, 256<<10)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	doc.PerfExporter.Notes = []string{hex.EncodeToString(noise)}
 	return doc
 }
 
