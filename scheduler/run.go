@@ -159,12 +159,28 @@ func (s *Scheduler) save(ctx context.Context, log *slog.Logger, doc *result.Docu
 // under the lock reconcile holds while it removes series, so the two do
 // not interleave.
 func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile string, gen uint64, doc *result.Document, bulk *result.Measurement) {
+	removed := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.gen[profile] != gen
+	}
+	notPublished := func() {
+		s.log.Info("run of a removed profile saved to the history but not published", "profile", profile, "run", doc.PerfExporter.RunID)
+	}
+	// Checked before the change points too: they are series of the profile
+	// as well, and the tracker has forgotten a removed profile (observing
+	// its run would only log an error).
+	if removed() {
+		notPublished()
+		return
+	}
 	var baseline map[string]float64
 	var n int
 	var from, until time.Time
 	if s.opts.History != nil && s.opts.Regressions != nil {
 		var err error
-		if from, until, err = s.opts.Regressions.Observe(ctx, doc); err != nil {
+		// A reload may remove the profile meanwhile: then the error is that.
+		if from, until, err = s.opts.Regressions.Observe(ctx, doc); err != nil && !removed() {
 			s.log.Error("cannot update the change points", "profile", profile, "err", err)
 		}
 	}
@@ -177,7 +193,7 @@ func (s *Scheduler) publish(ctx context.Context, cfg *config.Config, profile str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen[profile] != gen {
-		s.log.Info("run of a removed profile saved to the history but not published", "profile", profile, "run", doc.PerfExporter.RunID)
+		notPublished()
 		return
 	}
 	if bulk != nil {
