@@ -111,6 +111,11 @@ type Grafana struct {
 	Folder        string     `yaml:"folder"`
 	FolderUID     string     `yaml:"folder_uid"`
 	DatasourceUID string     `yaml:"datasource_uid"`
+	// TLSConfig is how Grafana's certificate is checked and which client
+	// certificate is shown (prometheus/common, as for the Prometheus
+	// sources): ca_file, cert_file, key_file, server_name,
+	// insecure_skip_verify, min_version ...
+	TLSConfig GrafanaTLSConfig `yaml:"tls_config"`
 	// ProvisionOnStart makes the daemon provision the boards when it starts.
 	ProvisionOnStart bool `yaml:"provision_on_start"`
 	// Boards selects the bundled boards to provision, by name (overview,
@@ -118,6 +123,11 @@ type Grafana struct {
 	// shipped.
 	Boards map[string]GrafanaBoard `yaml:"boards"`
 }
+
+// GrafanaTLSConfig is prometheus/common's TLSConfig without its
+// UnmarshalYAML, which validates while decoding and so loses the line:
+// CheckGrafana validates it instead, with its file:line.
+type GrafanaTLSConfig promconfig.TLSConfig
 
 // GrafanaBoard tailors one bundled board. Zero fields keep the board's own
 // choice.

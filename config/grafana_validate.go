@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	promconfig "github.com/prometheus/common/config"
 )
 
 // GrafanaBoardNames are the bundled boards, the keys of grafana.boards. The
@@ -56,6 +58,13 @@ func CheckGrafana(g *Grafana, needURL bool) []GrafanaProblem {
 			problem("grafana.basic_auth: set password or password_file, not both", "basic_auth")
 		case b.Password == "" && b.PasswordFile == "":
 			problem("grafana.basic_auth: set password or password_file (a user without a password cannot log in)", "basic_auth")
+		}
+	}
+	if tc := promconfig.TLSConfig(g.TLSConfig); tc != (promconfig.TLSConfig{}) {
+		if err := tc.Validate(); err != nil {
+			problem("grafana.tls_config: "+err.Error(), "tls_config")
+		} else if strings.HasPrefix(g.URL, "http://") {
+			problem("grafana.tls_config is set but grafana.url is http://, so it would be ignored: use https://", "tls_config")
 		}
 	}
 	if g.OrgID < 0 {

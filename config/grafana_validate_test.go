@@ -74,6 +74,13 @@ func TestGrafanaCredentialsErrors(t *testing.T) {
 			`g.yaml:2: grafana.url "http://g:3000" must not carry credentials or a query; use token_file or basic_auth`},
 		{"grafana:\n  folder: Perf\n",
 			"g.yaml:1: grafana.url is required"},
+		// Issue 14: tls_config through prometheus/common, checked on load.
+		{"grafana:\n  url: https://g:3000\n  tls_config: {cert_file: /etc/pe/client.crt}\n",
+			"g.yaml:3: grafana.tls_config: exactly one of key or key_file must be configured when a client certificate is configured"},
+		{"grafana:\n  url: http://g:3000\n  tls_config: {ca_file: /etc/pe/ca.crt}\n",
+			"g.yaml:3: grafana.tls_config is set but grafana.url is http://, so it would be ignored: use https://"},
+		{"grafana:\n  url: https://g:3000\n  tls_config: {ca_fil: /etc/pe/ca.crt}\n",
+			`g.yaml:3: unknown key "ca_fil" in GrafanaTLSConfig`},
 	} {
 		_, err := Parse([]byte(tc.yaml), "g.yaml")
 		if err == nil || err.Error() != tc.want {

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
 	goapi "github.com/grafana/grafana-openapi-client-go/client"
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 
 	"github.com/perf-exporter/perf-exporter/config"
@@ -55,8 +57,11 @@ type Options struct {
 	// (default 500ms).
 	Backoff time.Duration
 	// Transport sends the requests (default: a fresh http.Transport with
-	// the environment's proxy settings).
+	// the environment's proxy settings and TLS).
 	Transport http.RoundTripper
+	// TLS is the default transport's TLS configuration (grafana.tls_config:
+	// a custom CA, a client certificate); nil = Go's defaults.
+	TLS *tls.Config
 }
 
 // OptionsFromConfig reads the credentials the grafana section names: the
@@ -68,6 +73,15 @@ func OptionsFromConfig(g *config.Grafana, getenv func(string) string) (Options, 
 		return Options{}, fmt.Errorf("no Grafana URL: set grafana.url in the config file or --grafana.url")
 	}
 	o := Options{URL: g.URL, OrgID: g.OrgID}
+	if tc := promconfig.TLSConfig(g.TLSConfig); tc != (promconfig.TLSConfig{}) {
+		// prometheus/common reads the CA now and the client certificate
+		// at each handshake, so a renewed one is picked up.
+		tlsConfig, err := promconfig.NewTLSConfig(&tc)
+		if err != nil {
+			return Options{}, fmt.Errorf("grafana.tls_config: %w", err)
+		}
+		o.TLS = tlsConfig
+	}
 	switch {
 	case g.TokenFile != "":
 		data, err := os.ReadFile(g.TokenFile)
@@ -121,7 +135,7 @@ func NewClient(o Options, logger *slog.Logger) (*Client, error) {
 		o.Backoff = 500 * time.Millisecond
 	}
 	if o.Transport == nil {
-		o.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}
+		o.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, TLSClientConfig: o.TLS}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -27,6 +27,7 @@ package grafanatest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -92,6 +93,10 @@ type Options struct {
 	// HideVersion hides version and commit from /api/health, as with
 	// anonymous access and hide_version.
 	HideVersion bool
+	// TLS, when set, makes the fake serve HTTPS with this config (its
+	// certificate is httptest's unless the config has one; see
+	// Server.Certificate).
+	TLS *tls.Config
 	// Listener, when set, is where the fake listens (a test that starts
 	// Grafana after the code under test, at an address fixed beforehand).
 	Listener net.Listener
@@ -135,7 +140,12 @@ func New(t testing.TB, opts Options) *Server {
 		s.Server.Listener.Close()
 		s.Server.Listener = opts.Listener
 	}
-	s.Server.Start()
+	if opts.TLS != nil {
+		s.Server.TLS = opts.TLS
+		s.Server.StartTLS()
+	} else {
+		s.Server.Start()
+	}
 	t.Cleanup(s.Close)
 	return s
 }
