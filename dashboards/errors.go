@@ -82,7 +82,8 @@ func (r errorReader) ReadResponse(resp runtime.ClientResponse, consumer runtime.
 	// missing or broken one is an error that says so, with the status.
 	body, err := io.ReadAll(resp.Body())
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading Grafana's %d answer: %w", r.op, resp.Code(), err)
+		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: fmt.Sprintf(
+			"the answer was cut short after %d bytes (%v): a proxy or a dropped connection?", len(body), err)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: "the answer has an empty body, not the JSON Grafana sends, so nothing says the request took effect"}

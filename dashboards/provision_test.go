@@ -708,3 +708,24 @@ func TestFakeServesWhatTheClientCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReportsBodyCutShort: an answer whose body ends before the
+// length its headers announced (a dropped connection, a proxy that gave
+// up) is Grafana answering badly, with its status, not "cannot reach".
+func TestCheckReportsBodyCutShort(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "64")
+		fmt.Fprint(w, `{"database": "o`) // then the handler returns: the connection is cut
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{URL: srv.URL, Token: testToken, Attempts: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings := c.Check(context.Background(), Folder{UID: "perf"}, "")
+	want := "problem: Grafana at " + srv.URL + `: checking health: Grafana answered 200 OK: the answer was cut short after 15 bytes (unexpected EOF)`
+	if len(findings) != 1 || !strings.HasPrefix(findings[0].String(), want) {
+		t.Errorf("findings %v\nwant %s", findings, want)
+	}
+}

@@ -90,12 +90,22 @@ func (t *retryTransport) try(req *http.Request, body []byte) (*http.Response, er
 		if ctx.Err() != nil && req.Context().Err() == nil {
 			return nil, &attemptTimeout{after: t.timeout, err: err}
 		}
-		return nil, fmt.Errorf("reading response: %w", err)
+		// Grafana answered: the body's failure goes on with the status,
+		// for errorReader to report as a bad answer rather than as
+		// Grafana being out of reach.
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), failingReader{err}))
+		resp.ContentLength = -1
+		return resp, nil
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	resp.ContentLength = int64(len(data))
 	return resp, nil
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // attemptTimeout is one attempt that took longer than its timeout.
 type attemptTimeout struct {
