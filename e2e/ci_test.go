@@ -52,8 +52,8 @@ func TestRunPushesToPrometheus(t *testing.T) {
 	run := func(profile string, push ...string) *result.Document {
 		t.Helper()
 		jsonFile := filepath.Join(dir, profile+".json")
-		args := append([]string{"run", "--url", target + "/echo?delay=2ms&status=503:1", "--qps", "100", "--duration", "3s",
-			"--max-latency", "p99=1s", "--max-error-ratio", "0.05", "--profile", profile, "--label", "branch=main",
+		args := append([]string{"run", "--url", target + "/echo?delay=2ms&status=503:5", "--qps", "100", "--duration", "3s",
+			"--max-latency", "p99=1s", "--max-error-ratio", "0.2", "--profile", profile, "--label", "branch=main",
 			"--json", jsonFile}, push...)
 		if out, err := exec.Command(bin, args...).CombinedOutput(); exitCode(err) != 0 {
 			t.Fatalf("run %s: exit %d\n%s", profile, exitCode(err), out)
@@ -62,6 +62,11 @@ func TestRunPushesToPrometheus(t *testing.T) {
 	}
 	rw := run("ci-rw", "--remote-write.url", promURL+"/api/v1/write", "--remote-write.interval", "1s")
 	pg := run("ci-pgw", "--pushgateway.url", pgw)
+	// Remote write sent the series before the run, at least once during
+	// it (every second of a 3 s run) and at the end.
+	if n := query(t, prom, `count_over_time(perf_run_request_duration_seconds_count{profile="ci-rw"}[5m])`)["ci-rw"]; n < 3 {
+		t.Errorf("remote write sent %v samples of the request count, want the one before the run, live ones and the final", n)
+	}
 
 	for _, doc := range []*result.Document{rw, pg} {
 		profile := doc.PerfExporter.Profile
