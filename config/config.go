@@ -122,6 +122,19 @@ type Grafana struct {
 	// profile-detail, ...), and tailors each; empty means every board as
 	// shipped.
 	Boards map[string]GrafanaBoard `yaml:"boards"`
+	// Annotations marks every run on Grafana boards (see GrafanaAnnotations).
+	Annotations *GrafanaAnnotations `yaml:"annotations"`
+}
+
+// GrafanaAnnotations makes every run a region annotation in Grafana.
+type GrafanaAnnotations struct {
+	Enabled bool `yaml:"enabled"`
+	// Dashboards ties the annotations to these boards (uids); empty makes
+	// organization annotations, which a board shows with a tag query.
+	Dashboards []string `yaml:"dashboards"`
+	// ExternalURL is where users reach perf-exporter, for the link to the
+	// run's page in the annotation text; empty leaves the link out.
+	ExternalURL string `yaml:"external_url"`
 }
 
 // GrafanaTLSConfig is prometheus/common's TLSConfig without its

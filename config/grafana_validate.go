@@ -76,6 +76,7 @@ func CheckGrafana(g *Grafana, needURL bool) []GrafanaProblem {
 	if g.DatasourceUID != "" && !grafanaUID.MatchString(g.DatasourceUID) {
 		problem(fmt.Sprintf("grafana.datasource_uid %q must be 1 to 40 letters, digits, '-' or '_'", g.DatasourceUID), "datasource_uid")
 	}
+	out = append(out, checkGrafanaAnnotations(g.Annotations)...)
 	names := make([]string, 0, len(g.Boards))
 	for name := range g.Boards {
 		names = append(names, name)
@@ -147,6 +148,28 @@ func checkGrafanaBoard(name string, b GrafanaBoard) []GrafanaProblem {
 	}
 	if b.Refresh != "" && b.Refresh != "off" && !grafanaRefresh.MatchString(b.Refresh) {
 		problem(fmt.Sprintf("%s.refresh %q must be an interval such as 30s, 1m or 1h, or off", ctx, b.Refresh), "refresh")
+	}
+	return out
+}
+
+// checkGrafanaAnnotations checks grafana.annotations.
+func checkGrafanaAnnotations(a *GrafanaAnnotations) []GrafanaProblem {
+	if a == nil {
+		return nil
+	}
+	var out []GrafanaProblem
+	for i, uid := range a.Dashboards {
+		if !grafanaUID.MatchString(uid) {
+			out = append(out, GrafanaProblem{Path: []any{"annotations", "dashboards", i},
+				Msg: fmt.Sprintf("grafana.annotations.dashboards: %q is not a board uid (1 to 40 letters, digits, '-' or '_')", uid)})
+		}
+	}
+	if a.ExternalURL != "" {
+		u, err := url.Parse(a.ExternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			out = append(out, GrafanaProblem{Path: []any{"annotations", "external_url"},
+				Msg: fmt.Sprintf("grafana.annotations.external_url %q must be an absolute http:// or https:// URL without credentials", PublicURL(a.ExternalURL))})
+		}
 	}
 	return out
 }

@@ -130,7 +130,7 @@ func sectionName(goType string) string {
 		"Target": "target", "TLS": "target.tls", "Load": "load", "SLO": "slo",
 		"EnvironmentQuery": "an environment query", "PrometheusSource": "a prometheus source",
 		"GrafanaBoard": "a grafana board", "GrafanaTimeRange": "a board's time",
-		"EnvironmentWindow": "global.environment_window",
+		"EnvironmentWindow": "global.environment_window", "GrafanaAnnotations": "grafana.annotations",
 	}
 	if n, ok := names[goType]; ok {
 		return n

@@ -75,3 +75,27 @@ environment_set_files: [sets-*.yaml]
 		t.Errorf("the previous config is not kept: %v", cfg.EnvironmentSets)
 	}
 }
+
+func TestGrafanaAnnotationsSettings(t *testing.T) {
+	cfg, err := Parse([]byte(`grafana:
+  url: http://grafana:3000
+  annotations: {enabled: true, dashboards: [team-a], external_url: "https://perf.example/"}
+`), "ok.yaml")
+	if err != nil || !cfg.Grafana.Annotations.Enabled || cfg.Grafana.Annotations.Dashboards[0] != "team-a" {
+		t.Fatalf("cfg %+v, err %v", cfg, err)
+	}
+	_, err = Parse([]byte(`grafana:
+  url: http://grafana:3000
+  annotations:
+    enabled: true
+    dashboards: ["team a"]
+    external_url: perf.example
+    tags: [x]
+`), "bad.yaml")
+	want := `bad.yaml:5: grafana.annotations.dashboards: "team a" is not a board uid (1 to 40 letters, digits, '-' or '_')
+bad.yaml:6: grafana.annotations.external_url "perf.example" must be an absolute http:// or https:// URL without credentials
+bad.yaml:7: unknown key "tags" in grafana.annotations`
+	if err == nil || err.Error() != want {
+		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
+	}
+}

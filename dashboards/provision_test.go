@@ -689,6 +689,12 @@ func TestFakeServesWhatTheClientCalls(t *testing.T) {
 	if _, err := c.Import(ctx, "perf-exporter-overview"); err != nil {
 		t.Fatal(err)
 	}
+	an, _ := startAnnotator(t, s, testToken, &config.GrafanaAnnotations{Enabled: true}, AnnotatorOptions{})
+	runAnnotator(t, an)
+	doc := runDoc("p", "success", time.Now())
+	an.RunFinished(doc)
+	an.RunFinished(doc)
+	waitCount(t, an, AnnotationSent, 2)
 	mux := http.NewServeMux()
 	for _, p := range s.Routes() {
 		mux.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})

@@ -22,6 +22,9 @@ const environmentTimeout = 2 * time.Minute
 // runs should wait for them.
 func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, gen uint64, tick time.Time, trigger string) {
 	doc := s.measure(cfg, slots, p, gen, tick, trigger)
+	if doc != nil && s.opts.Finished != nil {
+		s.opts.Finished.RunFinished(doc)
+	}
 	if doc == nil || doc.PerfExporter.Outcome == result.OutcomeAborted || len(p.Environment) == 0 || s.opts.Environment == nil {
 		return
 	}

@@ -68,11 +68,20 @@ type Options struct {
 	History     History     // optional
 	Environment Environment // optional
 	Regressions Regressions // optional; needs History
-	Logger      *slog.Logger
+	// Finished is told of every run's document once it is saved and
+	// published (optional; e.g. the Grafana annotations).
+	Finished RunListener
+	Logger   *slog.Logger
 	// Split makes this replica send 1/Split of every profile's load
 	// (--load.split), so N replicas together send the profile's load.
 	Split int
 	Now   func() time.Time
+}
+
+// RunListener hears of each run that took place, completed or not. It
+// must not block: the next run waits for it.
+type RunListener interface {
+	RunFinished(doc *result.Document)
 }
 
 // Errors of RunNow.

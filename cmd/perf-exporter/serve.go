@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -128,6 +129,14 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	}
 	reg.MustRegister(changes)
 
+	// Every run marked on Grafana boards; sent in the background, never
+	// delaying a run.
+	annotator := dashboards.NewAnnotator(reg, logger, dashboards.AnnotatorOptions{})
+	applyAnnotations := func(cfg *config.Config) error { return annotator.ApplyConfig(cfg.Grafana, os.Getenv) }
+	if err := applyAnnotations(cfg); err != nil {
+		logger.Error("Grafana annotations are off", "err", err)
+	}
+
 	sched := scheduler.New(scheduler.Options{
 		Engines: func(cfg *config.Config, name string) (loadgen.Engine, error) {
 			return loadgen.New(name, cfg.Engines, logger)
@@ -136,6 +145,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		History:     st,
 		Environment: env,
 		Regressions: changes,
+		Finished:    annotator,
 		Logger:      logger,
 		Split:       f.split,
 	})
@@ -181,6 +191,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 			return nil
 		}},
 		{"grafana", boards.ApplyConfig}, // provisions again, in the background
+		{"annotations", applyAnnotations},
 		{"web", handler.ApplyConfig},
 	}
 
@@ -199,6 +210,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	ready.Store(true)
 	start(checker)
 	start(boards)
+	start(annotator)
 	start(hangups{reload: reload.Reload})
 	if cfgSource.demo != nil {
 		start(cfgSource.demo)

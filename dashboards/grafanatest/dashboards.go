@@ -15,6 +15,7 @@ type orgStore struct {
 	dashboards  map[string]*dashboard  // by uid
 	folders     map[string]*folder     // by uid
 	datasources map[string]*datasource // by uid
+	annotations map[int64]*Annotation  // by id
 }
 
 // org returns an organisation's store, creating it; the caller holds s.mu.
@@ -24,7 +25,7 @@ func (s *Server) org(id int64) *orgStore {
 	}
 	o := s.orgs[id]
 	if o == nil {
-		o = &orgStore{id: id, dashboards: map[string]*dashboard{}, folders: map[string]*folder{}, datasources: map[string]*datasource{}}
+		o = &orgStore{id: id, dashboards: map[string]*dashboard{}, folders: map[string]*folder{}, datasources: map[string]*datasource{}, annotations: map[int64]*Annotation{}}
 		s.orgs[id] = o
 	}
 	return o

@@ -1,9 +1,12 @@
 // Package grafanatest is a fake of the part of Grafana's HTTP API that
 // package dashboards calls: GET /api/health, GET /api/search, POST
 // /api/folders, GET /api/folders/{uid}, POST /api/dashboards/db, GET
-// /api/dashboards/uid/{uid} and GET /api/datasources/uid/{uid}. For those it
-// answers as Grafana does (read from Grafana's handlers and its generated
-// client's per-route status codes):
+// /api/dashboards/uid/{uid}, GET /api/datasources/uid/{uid} (with the
+// datasource's url, which an imported board's panels are mapped by), and
+// the legacy annotations API: POST and GET /api/annotations, PATCH
+// /api/annotations/{id}. For those it answers as Grafana does (read
+// from Grafana's handlers and its generated client's per-route status
+// codes):
 //
 //   - bodies are bound like Grafana's web binding (encoding/json: keys without
 //     case, unknown keys ignored; a decode failure is 400 "bad request data");
@@ -18,6 +21,15 @@
 //   - saves follow Grafana's rules in Grafana's order (see save), searches
 //     take repeated parameters and never split commas, folder titles are
 //     unique at the root (409);
+//   - annotations: time and timeEnd are epoch milliseconds, with timeEnd a
+//     region; without dashboardUID an annotation belongs to the
+//     organization (any board shows it through a tag-filtered annotation
+//     query); an unknown dashboardUID is refused (404), never turned into
+//     an organization annotation; creating needs annotations:create
+//     (Editor), a Viewer gets 403; POST answers {"message":"Annotation
+//     added","id"}, PATCH changes only the fields sent, an unknown id is
+//     404; GET ANDs repeated tags (matchAny=true ORs them) and returns at
+//     most limit (100) annotations overlapping from..to;
 //   - what changed between releases is a version switch (Grafana10, 11, 13).
 //
 // Every request is recorded so tests can assert on the wire format, and
@@ -271,6 +283,8 @@ func (s *Server) table() []route {
 		{"/api/dashboards/db", s.authed(s.postDashboard)},
 		{"/api/dashboards/uid/{uid}", s.authed(s.dashboardByUID)},
 		{"/api/datasources/uid/{uid}", s.authed(s.datasourceByUID)},
+		{"/api/annotations", s.authed(s.annotations)},
+		{"/api/annotations/{id}", s.authed(s.annotationByID)},
 	}
 }
 
