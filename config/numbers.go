@@ -151,17 +151,34 @@ var zeroIsUnset = []struct {
 	{key: []string{"load", "connections"}, inProfile: true, def: fmt.Sprint(DefaultConnections)},
 	{key: []string{"load", "duration"}, inProfile: true, def: DefaultDuration.String()},
 	{key: []string{"target", "timeout"}, inProfile: true, def: DefaultTimeout.String()},
+	{key: []string{"load", "percentiles"}, inProfile: true, def: "50, 75, 90, 99, 99.9 (wrk: 50, 75, 90, 99)"},
+	{key: []string{"regressions", "significance"}, def: fmt.Sprint(DefaultRegressionSignificance)},
+	{key: []string{"regressions", "window"}, def: fmt.Sprint(DefaultRegressionWindow)},
+	{key: []string{"regressions", "significance"}, inProfile: true, def: "global.regressions.significance"},
+	{key: []string{"regressions", "window"}, inProfile: true, def: "global.regressions.window"},
 }
 
 // explicitZeros reports every zero written where zero means the default.
 func explicitZeros(file string, root *yaml.Node) Errors {
 	var errs Errors
 	check := func(n *yaml.Node, what, def string) {
-		if n == nil || n.Kind != yaml.ScalarNode || !isZero(n.Value) {
-			return
+		switch {
+		case n != nil && n.Kind == yaml.ScalarNode && isZero(n.Value):
+			errs = append(errs, Error{File: file, Line: n.Line,
+				Msg: fmt.Sprintf("%s must not be %s: leave it out for the default, %s", what, n.Value, def)})
+		case n != nil && n.Kind == yaml.SequenceNode && len(n.Content) == 0:
+			errs = append(errs, Error{File: file, Line: n.Line,
+				Msg: fmt.Sprintf("%s must not be empty: leave it out for the default, %s", what, def)})
 		}
-		errs = append(errs, Error{File: file, Line: n.Line,
-			Msg: fmt.Sprintf("%s must not be %s: leave it out for the default, %s", what, n.Value, def)})
+	}
+	if sources := child(root, "prometheus"); sources != nil && sources.Kind == yaml.SequenceNode {
+		for i, src := range sources.Content {
+			what := fmt.Sprintf("prometheus source %d", i+1)
+			if name := child(src, "name"); name != nil && name.Kind == yaml.ScalarNode {
+				what = "prometheus source " + shorten(name.Value)
+			}
+			check(child(src, "scrape_interval"), what+": scrape_interval", DefaultScrapeInterval.String())
+		}
 	}
 	for _, z := range zeroIsUnset {
 		if !z.inProfile {
