@@ -33,7 +33,7 @@ tidy-check:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
 
 ## test: lint, then every test, under the race detector. Tests needing prometheus, promtool,
-## wrk, helm or chromium skip when a tool is missing, and fail instead when
+## prometheus-pushgateway, xmllint, wrk, helm or chromium skip when a tool is missing, and fail instead when
 ## PERF_EXPORTER_REQUIRE_TOOLS=1, as in CI. The end-to-end tests drive the built binary and
 ## measure rates and latencies, so they run alone, after the rest.
 test: lint
