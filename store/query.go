@@ -134,7 +134,14 @@ func (s *Store) List(ctx context.Context, q Query) ([]Summary, string, error) {
 }
 
 func (s *Store) decodeSummary(k, v []byte) (Summary, error) {
-	var sum Summary
+	if len(v) > 0 && v[0] == summaryV1 {
+		sum, err := decodeBinarySummary(v)
+		if err != nil {
+			return Summary{}, fmt.Errorf("store %s: run %s: decoding summary: %w", s.path, k[8:], err)
+		}
+		return sum, nil
+	}
+	var sum Summary // JSON, written by earlier versions
 	raw, err := s.codec.decompress(v)
 	if err != nil {
 		return Summary{}, fmt.Errorf("store %s: run %s: decompressing summary: %w", s.path, k[8:], err)

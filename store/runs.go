@@ -245,11 +245,7 @@ func (s *Store) newRecord(doc *result.Document) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: run %s: encoding document: %w", id, err)
 	}
-	sum, err := json.Marshal(summarize(doc))
-	if err != nil {
-		return nil, fmt.Errorf("store: run %s: encoding summary: %w", id, err)
-	}
-	return &record{id: id, profile: profile, key: indexKey(doc.StartTime, id), doc: s.codec.compress(raw), summary: s.codec.compress(sum)}, nil
+	return &record{id: id, profile: profile, key: indexKey(doc.StartTime, id), doc: s.codec.compress(raw), summary: encodeSummary(summarize(doc))}, nil
 }
 
 // put writes a record, replacing an earlier one of the same id, clears the

@@ -36,7 +36,7 @@ func main() {
 }
 
 // allSections run in this order; each may be picked with -sections.
-var allSections = []string{"throughput", "rate", "latency", "daemon", "soak", "go"}
+var allSections = []string{"throughput", "rate", "latency", "daemon", "scale", "soak", "go"}
 
 // options are the suite's knobs. The defaults keep the whole suite under
 // ten minutes on two cores.
@@ -53,6 +53,7 @@ type options struct {
 	accuracyDuration time.Duration
 	accuracyRounds   int
 	profiles         int // configured profiles of the daemon measurements
+	scaleProfiles    int // configured profiles of the scale section
 	soakRuns         int // runs of the soak after its warm-up
 }
 
@@ -70,6 +71,7 @@ func suiteCommand(ctx context.Context, args []string) int {
 	fs.DurationVar(&o.accuracyDuration, "accuracy.duration", 5*time.Second, "length of each rate and latency accuracy run")
 	fs.IntVar(&o.accuracyRounds, "accuracy.rounds", 3, "rate and latency accuracy rounds")
 	fs.IntVar(&o.profiles, "profiles", 200, "profiles configured in the daemon measurements")
+	fs.IntVar(&o.scaleProfiles, "scale.profiles", 1000, "profiles configured in the scale section")
 	fs.IntVar(&o.soakRuns, "soak.runs", 2000, "runs of the soak, after its warm-up")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -127,6 +129,8 @@ func runSuite(ctx context.Context, o options) error {
 			err = benchLatency(ctx, o, bins, target, rep)
 		case "daemon":
 			err = benchDaemon(ctx, o, bins, target, rep)
+		case "scale":
+			err = benchScale(ctx, o, bins, target, rep)
 		case "soak":
 			err = benchSoak(ctx, o, bins, target, rep)
 		case "go":
