@@ -183,7 +183,9 @@ func direct(t *testing.T, prom v1.API, query string, from, to time.Time, step ti
 	return math.Min(math.Max(sum/float64(n), lo), hi), hi
 }
 
-func same(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b)) }
+func same(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
+}
 
 // environmentGauges reads perf_environment_value of the set node_board by
 // query name from an exposition.
@@ -210,4 +212,3 @@ func environmentGauges(t *testing.T, exposition string) map[string]float64 {
 	}
 	return out
 }
-
