@@ -347,8 +347,16 @@ func (v *validator) httpURL(at []any, what, raw string) {
 		v.errorf(at, "%s %q is malformed: %v", what, raw, err)
 		return
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		v.errorf(at, "%s %q must be an absolute http:// or https:// URL", what, raw)
+		return
+	}
+	// url.Parse takes any digits for a port: one that cannot exist would
+	// fail every run instead of the config.
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			v.errorf(at, "%s %q: port %s must be from 1 to 65535", what, raw, port)
+		}
 	}
 }
 
