@@ -22,9 +22,10 @@ import (
 type SetImportOptions struct {
 	// Set is the environment set's name.
 	Set string
-	// Panels are the titles of the panels to import; empty imports every
-	// panel with a Prometheus query.
-	Panels []string
+	// Panels are the panels to import, in the order the run page lists
+	// their values, each renamed if wished; empty imports every panel with
+	// a Prometheus query, in board order.
+	Panels []PanelChoice
 	// Prometheus names the source (of Sources) every query runs on; empty
 	// maps each panel's datasource to the source with its URL.
 	Prometheus string
@@ -32,6 +33,34 @@ type SetImportOptions struct {
 	Sources []config.PrometheusSource
 	// Aggregate reduces each query's series to one (default sum).
 	Aggregate string
+}
+
+// PanelChoice is one panel to import: its title and, optionally, the name
+// its queries get instead of one made from the title.
+type PanelChoice struct {
+	Title string
+	Name  string // [a-z0-9_]+; its queries are Name, or Name_<refId> when it has several
+}
+
+// panelName is the rename syntax of --panels: "Title=name".
+var panelName = regexp.MustCompile(`^(.*\S)\s*=\s*([a-z0-9_]+)$`)
+
+// ParsePanelChoices reads --panels: titles separated by commas, each
+// optionally followed by =name to rename its queries.
+func ParsePanelChoices(s string) []PanelChoice {
+	var out []PanelChoice
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if m := panelName.FindStringSubmatch(part); m != nil {
+			out = append(out, PanelChoice{Title: m[1], Name: m[2]})
+			continue
+		}
+		out = append(out, PanelChoice{Title: part})
+	}
+	return out
 }
 
 // ImportedQuery is one panel query that became a set query.
@@ -114,17 +143,22 @@ func setQueryName(title, refID string) string {
 	if base == "" {
 		base = "panel"
 	}
-	ref := strings.Trim(nameJunk.ReplaceAllString(strings.ToLower(refID), "_"), "_")
+	ref := nameRef(refID)
 	if ref == "" {
 		return base
 	}
 	return base + "_" + ref
 }
 
+func nameRef(refID string) string {
+	return strings.Trim(nameJunk.ReplaceAllString(strings.ToLower(refID), "_"), "_")
+}
+
 // boardPanel is a panel with the title of the row it is in.
 type boardPanel struct {
-	model map[string]any
-	title string
+	model  map[string]any
+	title  string
+	rename string // the name its queries get, from --panels
 }
 
 // boardPanels lists the panels in board order: top-level panels, and the
@@ -183,12 +217,13 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 		for _, want := range opts.Panels {
 			found := false
 			for _, p := range panels {
-				if p.title == want {
+				if p.title == want.Title {
+					p.rename = want.Name
 					chosen, found = append(chosen, p), true
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("--panels: board %q has no panel titled %q (its panels: %s)", imp.BoardUID, want, quoteList(titles))
+				return nil, fmt.Errorf("--panels: board %q has no panel titled %q (its panels: %s)", imp.BoardUID, want.Title, quoteList(titles))
 			}
 		}
 		panels = chosen
@@ -204,6 +239,7 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 		}
 		panelType := stringField(p.model, "type")
 		targets, _ := p.model["targets"].([]any)
+		panelQueries := 0
 		if len(targets) == 0 {
 			imp.Skipped = append(imp.Skipped, Skipped{Panel: title, Reason: fmt.Sprintf("no queries (a %s panel)", orUnknown(panelType, "typeless"))})
 			continue
@@ -273,11 +309,24 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 				continue
 			}
 			q.Name = setQueryName(title, refID)
+			if p.rename != "" {
+				q.Name = strings.TrimSuffix(p.rename+"_"+nameRef(refID), "_")
+			}
 			for i := 2; names[q.Name]; i++ {
 				q.Name = fmt.Sprintf("%s_%d", setQueryName(title, refID), i)
 			}
 			names[q.Name] = true
 			imp.Queries = append(imp.Queries, q)
+			panelQueries++
+		}
+		// A renamed panel with one query gets the name itself.
+		if p.rename != "" && panelQueries == 1 {
+			last := &imp.Queries[len(imp.Queries)-1]
+			delete(names, last.Name)
+			if !names[p.rename] {
+				last.Name = p.rename
+			}
+			names[last.Name] = true
 		}
 	}
 	return imp, nil

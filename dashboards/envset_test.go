@@ -92,3 +92,34 @@ profiles:
 		t.Errorf("summary:\n%s", summary)
 	}
 }
+
+// Panel preferences: the panels chosen, in the order given (the run page's
+// order), renamed where asked: a renamed panel's one query takes the name,
+// several take name_<refId>.
+func TestImportEnvironmentSetPanelPreferences(t *testing.T) {
+	s := teamFake(t)
+	choices := ParsePanelChoices("Latency p99 = p99_seconds, Checkout DB connections, Request rate=rps")
+	if len(choices) != 3 || choices[0] != (PanelChoice{Title: "Latency p99", Name: "p99_seconds"}) || choices[1] != (PanelChoice{Title: "Checkout DB connections"}) {
+		t.Fatalf("choices = %+v", choices)
+	}
+	imp, err := testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "checkout", Sources: teamSources, Panels: choices})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, q := range imp.Queries {
+		names = append(names, q.Name)
+	}
+	if want := "p99_seconds checkout_db_connections_a rps_a rps_b"; strings.Join(names, " ") != want {
+		t.Errorf("queries %v, want %s", names, want)
+	}
+	if len(imp.Skipped) != 0 {
+		t.Errorf("skipped %v", imp.Skipped)
+	}
+	_, err = testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "checkout", Panels: ParsePanelChoices("Request rates")})
+	if err == nil || !strings.Contains(err.Error(), `no panel titled "Request rates" (its panels: "Request rate", "Latency p99"`) {
+		t.Errorf("unknown title: %v", err)
+	}
+}

@@ -253,7 +253,7 @@ func importCommand(dash *kingpin.CmdClause) command {
 	c.Flag("uid", "Uid of the board (see `dashboards list`).").Required().StringVar(&a.uid)
 	c.Flag("out", "File to write; - writes standard output.").Default("-").PlaceHolder("PATH").StringVar(&a.out)
 	c.Flag("environment-set", "Write an environment set of this name from the board's Prometheus panels instead of the board.").PlaceHolder("NAME").StringVar(&a.set)
-	c.Flag("panels", "With --environment-set: the titles of the panels to import, comma-separated (default: every panel with a Prometheus query).").PlaceHolder("TITLE,TITLE").StringVar(&a.panels)
+	c.Flag("panels", "With --environment-set: the titles of the panels to import, comma-separated, in the order the run page shows them; Title=name renames a panel's queries (default: every panel with a Prometheus query, in board order).").PlaceHolder("TITLE[=name],...").StringVar(&a.panels)
 	c.Flag("prometheus", "With --environment-set: the prometheus source (of --config.file) the queries run on (default: the source with the URL of each panel's datasource).").PlaceHolder("NAME").StringVar(&a.prometheus)
 	c.Flag("aggregate", "With --environment-set: how a query's series reduce to one value: sum, avg, max or min.").Default("sum").EnumVar(&a.aggregate, "sum", "avg", "max", "min")
 	return runWith("dashboards import", c, a.run)
@@ -305,11 +305,7 @@ func (a *importArgs) runSet(ctx context.Context, client *dashboards.Client, stdo
 		return fmt.Errorf("--environment-set is %d characters long, more than %d (it becomes the set label)", len(a.set), config.MaxNameLength)
 	}
 	opts := dashboards.SetImportOptions{Set: a.set, Prometheus: a.prometheus, Aggregate: a.aggregate}
-	for _, p := range strings.Split(a.panels, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			opts.Panels = append(opts.Panels, p)
-		}
-	}
+	opts.Panels = dashboards.ParsePanelChoices(a.panels)
 	if a.grafana.configFile != "" {
 		cfg, err := config.LoadFile(a.grafana.configFile)
 		if err != nil {
