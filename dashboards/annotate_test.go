@@ -235,3 +235,23 @@ func TestAnnotatorDisabled(t *testing.T) {
 		t.Errorf("queued %d, counts %v", len(an.queue), counts(an))
 	}
 }
+
+// Every bundled board shows the annotations: a Grafana-datasource query
+// filtered by the tag every annotation carries.
+func TestBundledBoardsShowTheAnnotations(t *testing.T) {
+	for _, b := range allBoards(t, nil) {
+		annotations, _ := b.Model["annotations"].(map[string]any)
+		list, _ := annotations["list"].([]any)
+		found := false
+		for _, a := range list {
+			m, _ := a.(map[string]any)
+			ds, _ := m["datasource"].(map[string]any)
+			target, _ := m["target"].(map[string]any)
+			tags, _ := target["tags"].([]any)
+			found = found || ds["uid"] == "-- Grafana --" && target["type"] == "tags" && len(tags) == 1 && tags[0] == TagRuns && m["enable"] == true
+		}
+		if !found {
+			t.Errorf("board %s has no enabled annotation query for tag %s", b.Name, TagRuns)
+		}
+	}
+}
