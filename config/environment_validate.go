@@ -40,6 +40,18 @@ func (v *validator) environment(c *Config) {
 		if l, ok := p.EnvironmentVars["pod_label"]; ok && l != "" && !labelKey.MatchString(l) {
 			v.errorf(path("profiles", i, "environment_vars", "pod_label"), "profile %q: environment_vars.pod_label %q is not a Kubernetes label key (e.g. app or app.kubernetes.io/name)", p.Name, l)
 		}
+		// Regexes of the built-in sets' label matchers; Prometheus compiles
+		// them as Go's regexp does, anchored as here.
+		for _, name := range []string{"namespace", "workload", "node"} {
+			if re, ok := p.EnvironmentVars[name]; ok {
+				if _, err := regexp.Compile("^(?s:" + re + ")$"); err != nil {
+					if _, plain := regexp.Compile(re); plain != nil {
+						err = plain // the same complaint, without our anchoring
+					}
+					v.errorf(path("profiles", i, "environment_vars", name), "profile %q: environment_vars.%s %q is not a valid regular expression: %v", p.Name, name, re, err)
+				}
+			}
+		}
 		if port, ok := p.EnvironmentVars["linkerd_admin_port"]; ok {
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 				v.errorf(path("profiles", i, "environment_vars", "linkerd_admin_port"), "profile %q: environment_vars.linkerd_admin_port %q is not a port number", p.Name, port)

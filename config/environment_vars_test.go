@@ -46,3 +46,22 @@ profiles:
 		t.Fatalf("err = %v, want it to contain %q", err, want)
 	}
 }
+
+// namespace, workload and node are regexes in the built-in sets' label
+// matchers: one that does not compile failed every query of every run at
+// Prometheus (bad_data) while check config said OK.
+func TestEnvironmentVarRegexMustCompile(t *testing.T) {
+	_, err := config.Parse([]byte(`prometheus:
+  - {name: cluster, url: "http://127.0.0.1:9090"}
+profiles:
+  - name: a
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+    environment: [kubernetes]
+    environment_vars: {namespace: "((", workload: "checkout"}
+`), "env.yaml")
+	want := "env.yaml:8: profile \"a\": environment_vars.namespace \"((\" is not a valid regular expression: error parsing regexp: missing closing ): `((`"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+}
