@@ -42,6 +42,8 @@ const (
 	// ReasonHTTP: another non-success answer, e.g. 404 for a wrong path
 	// prefix or 502 from a proxy.
 	ReasonHTTP Reason = "http"
+	// ReasonTooLarge: the answer was larger than MaxAnswerBytes.
+	ReasonTooLarge Reason = "too_large"
 	// ReasonUnreachable: another network error (reset, no route).
 	ReasonUnreachable Reason = "unreachable"
 	// ReasonQuery: the server rejected or could not run the query.
@@ -68,6 +70,10 @@ func classify(err error, status int) Reason {
 		return ReasonForbidden
 	case isTimeout(err):
 		return ReasonTimeout
+	case errors.Is(err, errAnswerTooLarge) || strings.Contains(err.Error(), errAnswerTooLarge.Error()):
+		// By the text too: the API client keeps only the message of a
+		// failed read.
+		return ReasonTooLarge
 	case isAPIErr && (apiErr.Type == v1.ErrBadData || apiErr.Type == v1.ErrExec):
 		// 400 and 422: the query is wrong (a bad regex in
 		// environment_vars, a user query that does not parse).

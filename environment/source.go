@@ -2,6 +2,7 @@ package environment
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -148,12 +149,47 @@ type statusRecorder struct {
 	status atomic.Int32
 }
 
+// MaxAnswerBytes bounds what is read of one answer of a Prometheus source:
+// the environment's queries are aggregates of a few series, and a server
+// (or a proxy in front of it) that sends a huge body must cost neither the
+// exporter's memory nor its time.
+const MaxAnswerBytes = 8 << 20
+
+// errAnswerTooLarge is the read error of an answer over MaxAnswerBytes.
+var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d MiB", MaxAnswerBytes>>20)
+
 func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := r.next.RoundTrip(req)
 	if resp != nil {
 		r.status.Store(int32(resp.StatusCode))
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: MaxAnswerBytes}
 	}
 	return resp, err
+}
+
+// limitedBody fails a read past its limit with errAnswerTooLarge, rather
+// than cutting the answer short (a cut JSON answer would read as
+// malformed, hiding the reason).
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a larger one.
+		var one [1]byte
+		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
+			return 0, errAnswerTooLarge
+		}
+		return b.ReadCloser.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func (r *statusRecorder) lastStatus() int { return int(r.status.Load()) }
