@@ -67,6 +67,18 @@ type Tracker struct {
 	// found counts change points that appeared since start, by profile,
 	// metric and direction (perf_change_points_total).
 	found map[[3]string]float64
+	// onChange hears of each change point when it is found (OnChange).
+	onChange func(profile string, c Change)
+}
+
+// OnChange sets a function told of each change point when Observe finds
+// it (once, as perf_change_points_total counts it), e.g. to annotate it on
+// Grafana boards. It is called with the tracker locked: it must not block
+// or call the tracker. Set it before the first Observe.
+func (t *Tracker) OnChange(f func(profile string, c Change)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onChange = f
 }
 
 type profileState struct {
@@ -177,6 +189,9 @@ func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, unti
 			t.found[[3]string{profile, c.Metric, c.Direction}]++
 			t.log.Info("change point", "profile", profile, "metric", c.Metric, "run", c.RunID, "direction", c.Direction,
 				"before", c.Before, "after", c.After, "p_value", c.PValue)
+			if t.onChange != nil {
+				t.onChange(profile, c)
+			}
 		}
 	}
 	from, until = st.baselineWindow()

@@ -217,3 +217,32 @@ func TestRecoveryAndImprovement(t *testing.T) {
 		t.Errorf("open after an improvement: %s", got)
 	}
 }
+
+// OnChange hears of each change point once, when it is found.
+func TestOnChangeHearsEachChangePointOnce(t *testing.T) {
+	f := newFixture(t)
+	var heard []Change
+	f.tr.OnChange(func(profile string, c Change) {
+		if profile != "checkout" {
+			t.Errorf("change point of profile %q", profile)
+		}
+		heard = append(heard, c)
+	})
+	f.add(30, 0.010)
+	f.add(20, 0.013)
+	var p99 []Change
+	for _, c := range heard {
+		if c.Metric == changepoint.LatencyP99 {
+			p99 = append(p99, c)
+		}
+	}
+	var listed []string
+	for _, c := range f.changes() {
+		if c.Metric == changepoint.LatencyP99 {
+			listed = append(listed, c.ID)
+		}
+	}
+	if len(p99) != 1 || p99[0].Direction != changepoint.Regression || len(listed) != 1 || p99[0].ID != listed[0] {
+		t.Errorf("heard %+v, want once the p99 regression the tracker lists (%v)", heard, listed)
+	}
+}

@@ -137,6 +137,11 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		logger.Error("Grafana annotations are off", "err", err)
 	}
 
+	changes.OnChange(func(profile string, c regression.Change) {
+		annotator.AnnotateChangePoint(dashboards.ChangePoint{Profile: profile, Metric: c.Metric, Direction: c.Direction,
+			RunID: c.RunID, Time: c.Time, Before: c.Before, After: c.After})
+	})
+
 	sched := scheduler.New(scheduler.Options{
 		Engines: func(cfg *config.Config, name string) (loadgen.Engine, error) {
 			return loadgen.New(name, cfg.Engines, logger)
