@@ -242,7 +242,9 @@ func TestOnChangeHearsEachChangePointOnce(t *testing.T) {
 			listed = append(listed, c.ID)
 		}
 	}
-	if len(p99) != 1 || p99[0].Direction != changepoint.Regression || len(listed) != 1 || p99[0].ID != listed[0] {
+	// Heard where it was first found: as more runs come in, the tracker
+	// may move it by a run (not a new change point, not heard again).
+	if len(p99) != 1 || p99[0].Direction != changepoint.Regression || len(listed) != 1 || p99[0].index < 29 || p99[0].index > 30 {
 		t.Errorf("heard %+v, want once the p99 regression the tracker lists (%v)", heard, listed)
 	}
 }
