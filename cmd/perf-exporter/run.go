@@ -194,10 +194,26 @@ func (f *runFlags) config() (*config.Config, error) {
 	cfg := &config.Config{Profiles: []config.Profile{p}}
 	cfg.ApplyDefaults()
 	if err := config.Validate(cfg, "run"); err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for i := range errs {
+				errs[i].Msg = settingFlags.Replace(errs[i].Msg)
+			}
+			return nil, errs
+		}
 		return nil, err
 	}
 	return cfg, nil
 }
+
+// settingFlags names the flags behind the profile settings that config
+// validation speaks of: `run` has no file in which to find load.qps.
+var settingFlags = strings.NewReplacer(
+	"load.qps", "--qps", "load.connections", "--connections", "load.duration", "--duration",
+	"load.warmup", "--warmup", "target.url", "--url", "target.timeout", "--timeout",
+	"target.protocol", "--protocol", "target.method", "--method", "target.body", "--body",
+	"target.headers", "--header", "slo.latency", "--max-latency", "slo.error_ratio", "--max-error-ratio",
+)
 
 // check rejects flag values out of range, naming the flag. It runs before
 // defaults apply: --connections 0 or --duration 0s are mistakes, not a

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,5 +97,30 @@ func TestRunUnwritableJSONFailsBeforeTheRun(t *testing.T) {
 	}
 	if n := requests.Load(); n != 0 {
 		t.Errorf("the run sent %d requests before failing on --json", n)
+	}
+}
+
+// What only the config validation catches is reported in the flags'
+// names too: `run` has no file to point into, so "load.connections" or
+// "target.url" would send the user looking for a setting they never wrote.
+func TestRunFlagsCheckedByTheConfigNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--connections", "100000", "--qps", "0"}, `run: profile "run": --connections 100000 is above global.limits.max_connections 1024`},
+		{[]string{"--qps", "1e9"}, `run: profile "run": --qps 1e+09 is above global.limits.max_qps 50000`},
+		{[]string{"--duration", "100h"}, `run: profile "run": --duration 100h0m0s is above global.limits.max_duration 15m0s`},
+		{[]string{"--url", "http://127.0.0.1:99999/"}, `run: profile "run": --url "http://127.0.0.1:99999/": port 99999 must be from 1 to 65535`},
+		{[]string{"--engine", "wrk", "--max-latency", "p99.9=1s"}, `run: profile "run": engine wrk reports only percentiles [50 75 90 99], not 99.9 (use wrk2 or fortio)`},
+	} {
+		args := tc.args
+		if !slices.Contains(args, "--url") {
+			args = append([]string{"--url", "http://127.0.0.1:1/"}, args...)
+		}
+		err := parseRunFlags(t, args...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("run %s: error %v\nwant %s", strings.Join(tc.args, " "), err, tc.want)
+		}
 	}
 }
