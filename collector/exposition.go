@@ -42,11 +42,23 @@ const (
 	formats
 )
 
-// exposition is the cache of one Runs.
+// ProfileSeries is a collector whose every series is a profile's (the
+// change-point tracker): the exposition cache serves its series too, and
+// encodes a profile's again only when its version changes.
+type ProfileSeries interface {
+	// ProfileVersions calls fn with every profile that has series and a
+	// number that changes whenever they do.
+	ProfileVersions(fn func(profile string, version uint64))
+	// CollectProfile emits one profile's series.
+	CollectProfile(profile string, emit func(prometheus.Metric))
+}
+
+// exposition is the cache of one Runs (and its ProfileSeries).
 type exposition struct {
-	runs *Runs
-	mu   sync.Mutex // one scrape updates the cache at a time
-	// profiles by name: each one's series encoded per family.
+	runs    *Runs
+	sources []ProfileSeries
+	mu      sync.Mutex // one scrape updates the cache at a time
+	// profiles by name: each one's series encoded per format and family.
 	profiles map[string]*encodedProfile
 	// names are the profiles in exposition order; blocks[i] holds
 	// names[i*blockSize:(i+1)*blockSize].
@@ -57,8 +69,26 @@ type exposition struct {
 }
 
 type encodedProfile struct {
-	version  uint64
-	families map[string]*[formats][]byte // family name → samples per format
+	versions []uint64 // the Runs' version, then each source's
+	live     bool     // its live series changed since it was encoded
+	// families are the samples by family name, per format; nil until a
+	// scrape asks for the format after a change.
+	families [formats]map[string][]byte
+	// prev are the samples the blocks hold, once stale: only families
+	// whose bytes changed are compressed again.
+	prev [formats]map[string][]byte
+}
+
+// stale marks the encoded samples out of date.
+func (e *encodedProfile) stale() {
+	for f := range e.families {
+		if e.families[f] != nil {
+			if e.prev[f] == nil {
+				e.prev[f] = e.families[f]
+			}
+			e.families[f] = nil
+		}
+	}
 }
 
 // familyHead is a family's HELP and TYPE, in text and as the protobuf
@@ -67,129 +97,183 @@ type familyHead struct {
 	text, proto []byte
 }
 
-// block is the cached exposition of blockSize profiles per family and
-// format, raw and gzipped.
+// block is the gzipped exposition of blockSize profiles per family and
+// format. The uncompressed bytes are concatenated again when asked for:
+// Prometheus always asks for gzip, and keeping both would double the
+// cache's memory.
 type block struct {
-	raw map[string]*[formats][]byte
-	gz  map[string]*[formats][]byte
+	gz [formats]map[string][]byte
+}
+
+func newBlock() *block {
+	b := &block{}
+	for f := range b.gz {
+		b.gz[f] = map[string][]byte{}
+	}
+	return b
 }
 
 func newExposition(r *Runs) *exposition {
 	return &exposition{runs: r, profiles: map[string]*encodedProfile{}, heads: map[string]*familyHead{}}
 }
 
-// update brings the cache up to date with the Runs; x.mu is held.
-func (x *exposition) update() error {
+// update brings the cache up to date in format f; x.mu is held.
+func (x *exposition) update(f format) error {
+	// The sources' versions are read before their series, so a change
+	// between the two is encoded again at the next scrape.
+	srcVersions := make(map[string][]uint64)
+	for i, src := range x.sources {
+		src.ProfileVersions(func(p string, v uint64) {
+			vs := srcVersions[p]
+			if vs == nil {
+				vs = make([]uint64, len(x.sources))
+				srcVersions[p] = vs
+			}
+			vs[i] = v
+		})
+	}
 	c := x.runs
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	names := c.profileNamesLocked()
-	relaid := !slices.Equal(names, x.names)
-	if relaid {
+	for p := range srcVersions {
+		if _, ok := slices.BinarySearch(names, p); !ok {
+			names = append(names, p)
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, x.names) {
 		x.names = names
 		x.blocks = make([]*block, (len(names)+blockSize-1)/blockSize)
 		for i := range x.blocks {
-			x.blocks[i] = &block{raw: map[string]*[formats][]byte{}, gz: map[string]*[formats][]byte{}}
+			x.blocks[i] = newBlock()
 		}
 		for p := range x.profiles {
-			if _, ok := c.versions[p]; !ok && c.observers[p] == nil {
+			if _, ok := slices.BinarySearch(names, p); !ok {
 				delete(x.profiles, p)
 			}
 		}
 	}
 	for i, p := range names {
+		versions := make([]uint64, 1+len(x.sources))
+		versions[0] = c.versions[p]
+		copy(versions[1:], srcVersions[p])
 		enc := x.profiles[p]
-		live := false
-		if o := c.observers[p]; o != nil && o.dirty.Swap(false) {
-			live = true
+		switch {
+		case enc == nil:
+			enc = &encodedProfile{versions: versions}
+			x.profiles[p] = enc
+		case !slices.Equal(enc.versions, versions):
+			enc.versions = versions
+			enc.stale()
 		}
-		version := c.versions[p]
-		if enc != nil && !live && enc.version == version && !relaid {
+		if o := c.observers[p]; o != nil && o.dirty.Swap(false) {
+			enc.stale()
+		}
+		if enc.families[f] != nil {
 			continue
 		}
-		if enc == nil || live || enc.version != version {
-			next, err := x.encodeProfile(p)
-			if err != nil {
-				return err
-			}
-			next.version = version
-			b := x.blocks[i/blockSize]
-			for name, f := range next.families {
-				if enc == nil || !equalFormats(enc.families[name], f) {
-					delete(b.raw, name)
-					delete(b.gz, name)
-				}
-			}
-			if enc != nil {
-				for name := range enc.families {
-					if next.families[name] == nil {
-						delete(b.raw, name)
-						delete(b.gz, name)
-					}
-				}
-			}
-			x.profiles[p] = next
+		fams, err := x.encodeProfile(p, f)
+		if err != nil {
+			return err
 		}
+		b := x.blocks[i/blockSize]
+		if prev := enc.prev[f]; prev != nil {
+			for name, frag := range fams {
+				if !bytes.Equal(prev[name], frag) {
+					delete(b.gz[f], name)
+				}
+			}
+			for name := range prev {
+				if _, ok := fams[name]; !ok {
+					delete(b.gz[f], name)
+				}
+			}
+		} else {
+			// Never encoded in f: no block of f was built with it.
+			for name := range fams {
+				delete(b.gz[f], name)
+			}
+		}
+		enc.families[f], enc.prev[f] = fams, nil
 	}
 	return nil
 }
 
-func equalFormats(a, b *[formats][]byte) bool {
-	return a != nil && b != nil && bytes.Equal(a[formatText], b[formatText]) && bytes.Equal(a[formatProto], b[formatProto])
-}
-
-// encodeProfile encodes one profile's series; the Runs' lock is held.
-func (x *exposition) encodeProfile(p string) (*encodedProfile, error) {
+// encodeProfile encodes one profile's series in format f; the Runs' lock
+// is held.
+func (x *exposition) encodeProfile(p string, f format) (map[string][]byte, error) {
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(profileCollector{x.runs, p}); err != nil {
+	if err := reg.Register(profileCollector{x, p}); err != nil {
 		return nil, err
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p, err)
 	}
-	enc := &encodedProfile{families: make(map[string]*[formats][]byte, len(mfs))}
+	out := make(map[string][]byte, len(mfs))
 	var buf bytes.Buffer
 	for _, mf := range mfs {
 		name := mf.GetName()
-		buf.Reset()
-		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-			return nil, fmt.Errorf("profile %q: %w", p, err)
-		}
-		text := buf.Bytes()
-		// HELP and TYPE are the family's, once in the exposition.
-		headEnd := 0
-		for headEnd < len(text) && text[headEnd] == '#' {
-			headEnd += bytes.IndexByte(text[headEnd:], '\n') + 1
-		}
 		if x.heads[name] == nil {
+			buf.Reset()
+			if _, err := expfmt.MetricFamilyToText(&buf, &dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit, Metric: mf.Metric[:1]}); err != nil {
+				return nil, fmt.Errorf("profile %q: %w", p, err)
+			}
 			head, err := proto.Marshal(&dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit})
 			if err != nil {
 				return nil, err
 			}
-			x.heads[name] = &familyHead{text: bytes.Clone(text[:headEnd]), proto: head}
+			text := buf.Bytes()
+			x.heads[name] = &familyHead{text: bytes.Clone(text[:headLength(text)]), proto: head}
 		}
-		// The metrics of a family are a repeated field: the encodings of
-		// families holding some of them concatenate to one holding all.
-		metrics, err := proto.Marshal(&dto.MetricFamily{Metric: mf.Metric})
-		if err != nil {
-			return nil, err
+		switch f {
+		case formatText:
+			buf.Reset()
+			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
+				return nil, fmt.Errorf("profile %q: %w", p, err)
+			}
+			text := buf.Bytes()
+			// HELP and TYPE are the family's, once in the exposition.
+			out[name] = bytes.Clone(text[headLength(text):])
+		case formatProto:
+			// The metrics of a family are a repeated field: the encodings
+			// of families holding some of them concatenate to one holding
+			// all.
+			metrics, err := proto.Marshal(&dto.MetricFamily{Metric: mf.Metric})
+			if err != nil {
+				return nil, err
+			}
+			out[name] = metrics
 		}
-		enc.families[name] = &[formats][]byte{formatText: bytes.Clone(text[headEnd:]), formatProto: metrics}
 	}
-	return enc, nil
+	return out, nil
+}
+
+// headLength is the length of the comment lines (HELP, TYPE) that start a
+// family's text.
+func headLength(text []byte) int {
+	n := 0
+	for n < len(text) && text[n] == '#' {
+		n += bytes.IndexByte(text[n:], '\n') + 1
+	}
+	return n
 }
 
 // profileCollector collects one profile's series; the Runs' lock is held.
 type profileCollector struct {
-	runs    *Runs
+	x       *exposition
 	profile string
 }
 
-func (profileCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: the Runs' Describe is the checked one
+func (profileCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: the collectors' own Describe are the checked ones
 
 func (pc profileCollector) Collect(ch chan<- prometheus.Metric) {
-	pc.runs.collectProfile(pc.profile, func(m prometheus.Metric) { ch <- m })
+	emit := func(m prometheus.Metric) { ch <- m }
+	pc.x.runs.collectProfile(pc.profile, emit)
+	for _, src := range pc.x.sources {
+		src.CollectProfile(pc.profile, emit)
+	}
 }
 
 // familyNames lists the families the cached profiles have, sorted.
@@ -202,44 +286,33 @@ func (x *exposition) familyNames() []string {
 	return names
 }
 
-// blockBytes is a block's samples of a family in a format, raw or gzipped.
-func (x *exposition) blockBytes(i int, family string, f format, gz bool) ([]byte, error) {
+// blockRaw is a block's samples of a family in format f.
+func (x *exposition) blockRaw(i int, family string, f format) []byte {
+	var out []byte
+	for _, p := range x.names[i*blockSize : min((i+1)*blockSize, len(x.names))] {
+		if enc := x.profiles[p]; enc != nil {
+			out = append(out, enc.families[f][family]...)
+		}
+	}
+	return out
+}
+
+// blockGzip is a block's samples of a family in format f, gzipped (empty
+// when it has none).
+func (x *exposition) blockGzip(i int, family string, f format) ([]byte, error) {
 	b := x.blocks[i]
-	raw := b.raw[family]
-	if raw == nil {
-		raw = &[formats][]byte{}
-		b.raw[family] = raw
+	if z, ok := b.gz[f][family]; ok {
+		return z, nil
 	}
-	if raw[f] == nil {
-		var out []byte
-		end := min((i+1)*blockSize, len(x.names))
-		for _, p := range x.names[i*blockSize : end] {
-			if enc := x.profiles[p]; enc != nil {
-				if fam := enc.families[family]; fam != nil {
-					out = append(out, fam[f]...)
-				}
-			}
-		}
-		if out == nil {
-			out = []byte{}
-		}
-		raw[f] = out
-	}
-	if !gz || len(raw[f]) == 0 {
-		return raw[f], nil
-	}
-	z := b.gz[family]
-	if z == nil {
-		z = &[formats][]byte{}
-		b.gz[family] = z
-	}
-	if z[f] == nil {
+	var z []byte
+	if raw := x.blockRaw(i, family, f); len(raw) > 0 {
 		var err error
-		if z[f], err = x.gzip(raw[f]); err != nil {
+		if z, err = x.gzip(raw); err != nil {
 			return nil, err
 		}
 	}
-	return z[f], nil
+	b.gz[f][family] = z
+	return z, nil
 }
 
 func (x *exposition) gzip(p []byte) ([]byte, error) {
@@ -266,20 +339,18 @@ func (x *exposition) gzipWriter(w io.Writer) *gzip.Writer {
 	return z
 }
 
-// write writes the Runs' families in format f, gzipped or not.
+// write writes the cached families in format f, gzipped or not.
 func (x *exposition) write(w io.Writer, f format, gz bool) error {
 	for _, name := range x.familyNames() {
 		head := x.heads[name]
 		var parts [][]byte
 		size := 0
 		for i := range x.blocks {
-			raw, err := x.blockBytes(i, name, f, false)
-			if err != nil {
-				return err
-			}
+			raw := x.blockRaw(i, name, f) // the length is needed for protobuf
 			size += len(raw)
 			if gz {
-				if raw, err = x.blockBytes(i, name, f, true); err != nil {
+				var err error
+				if raw, err = x.blockGzip(i, name, f); err != nil {
 					return err
 				}
 			}
@@ -321,8 +392,13 @@ func (x *exposition) write(w io.Writer, f format, gz bool) error {
 // series of others (the registry of every other collector), in the text
 // or protobuf format the scraper asks for, gzipped when it accepts gzip.
 // The Runs must not be registered on others.
-func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error)) http.Handler {
+//
+// sources are other collectors of per-profile series the cache serves
+// too; they must not be registered on others either (DescribeOnly).
+// Handler is called once, when the daemon is wired.
+func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error), sources ...ProfileSeries) http.Handler {
 	x := c.cache
+	x.sources = sources
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
 		negotiated := expfmt.Negotiate(r.Header)
@@ -362,7 +438,7 @@ func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error)) http.Ha
 		}
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		if err := x.update(); err != nil {
+		if err := x.update(f); err != nil {
 			errorLog(err)
 			http.Error(w, "An error has occurred while gathering metrics:\n\n"+err.Error(), http.StatusInternalServerError)
 			return

@@ -73,11 +73,44 @@ func scrape(t *testing.T, h http.Handler, accept string, gz bool) (map[string]*d
 	return out, body
 }
 
-// gathered is what a registry holding only c gathers, by name.
-func gathered(t *testing.T, c *Runs) map[string]*dto.MetricFamily {
+// fakeSource is a ProfileSeries: a gauge per profile.
+type fakeSource struct {
+	values   map[string]float64
+	versions map[string]uint64
+}
+
+var descFake = prometheus.NewDesc("perf_fake_value", "A per-profile value of another collector.", []string{"profile"}, nil)
+
+func (f *fakeSource) set(profile string, v float64) {
+	f.values[profile] = v
+	f.versions[profile]++
+}
+
+func (f *fakeSource) ProfileVersions(fn func(string, uint64)) {
+	for p := range f.values {
+		fn(p, f.versions[p])
+	}
+}
+
+func (f *fakeSource) CollectProfile(p string, emit func(prometheus.Metric)) {
+	if v, ok := f.values[p]; ok {
+		emit(prometheus.MustNewConstMetric(descFake, prometheus.GaugeValue, v, p))
+	}
+}
+
+func (f *fakeSource) Describe(ch chan<- *prometheus.Desc) { ch <- descFake }
+func (f *fakeSource) Collect(ch chan<- prometheus.Metric) {
+	for p := range f.values {
+		f.CollectProfile(p, func(m prometheus.Metric) { ch <- m })
+	}
+}
+
+// gathered is what a registry holding only c (and others) gathers, by name.
+func gathered(t *testing.T, c *Runs, others ...prometheus.Collector) map[string]*dto.MetricFamily {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
+	reg.MustRegister(others...)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +165,8 @@ func canonical(mfs map[string]*dto.MetricFamily, text bool) string {
 // series without touching the profile) shows as a difference.
 func TestCachedExpositionMatchesCollect(t *testing.T) {
 	c := NewRuns(WithShard("0/1"))
-	h := c.Handler(prometheus.NewRegistry(), func(err error) { t.Error(err) })
+	src := &fakeSource{values: map[string]float64{}, versions: map[string]uint64{}}
+	h := c.Handler(prometheus.NewRegistry(), func(err error) { t.Error(err) }, src)
 	profiles := make([]config.Profile, 0, 150) // more than two blocks
 	for i := range 150 {
 		p := testProfiles()[0]
@@ -187,6 +221,8 @@ func TestCachedExpositionMatchesCollect(t *testing.T) {
 			next[0].Engine = "wrk2"
 			c.SetProfiles(next, nil)
 		}},
+		{"another collector's series", func() { src.set("p005", 1); src.set("zzz-only-there", 2) }},
+		{"another collector's series change", func() { src.set("p005", 3) }},
 		{"all removed", func() { c.SetProfiles(nil, nil) }},
 	}
 	for _, step := range steps {
@@ -194,7 +230,7 @@ func TestCachedExpositionMatchesCollect(t *testing.T) {
 		for _, accept := range []string{acceptText, acceptProto} {
 			for _, gz := range []bool{false, true} {
 				got, _ := scrape(t, h, accept, gz)
-				want := gathered(t, c) // canonical changes what it prints
+				want := gathered(t, c, src) // canonical changes what it prints
 				if g, w := canonical(got, accept == acceptText), canonical(want, accept == acceptText); g != w {
 					t.Fatalf("after %s, %s gzip=%v: the cached exposition differs from Collect:\n--- cached\n%s\n--- collected\n%s", step.name, accept, gz, g, w)
 				}

@@ -69,6 +69,10 @@ type Tracker struct {
 	found map[[3]string]float64
 	// onChange hears of each change point when it is found (OnChange).
 	onChange func(profile string, c Change)
+	// versions change with each profile's series, so /metrics encodes a
+	// profile's series again only when they changed (ProfileVersions).
+	versions map[string]uint64
+	gen      uint64
 }
 
 // OnChange sets a function told of each change point when Observe finds
@@ -101,7 +105,7 @@ func New(st Store, now func() time.Time, logger *slog.Logger) *Tracker {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Tracker{store: st, now: now, log: logger, params: map[string]changepoint.Params{}, profiles: map[string]*profileState{}, found: map[[3]string]float64{}}
+	return &Tracker{store: st, now: now, log: logger, params: map[string]changepoint.Params{}, profiles: map[string]*profileState{}, found: map[[3]string]float64{}, versions: map[string]uint64{}}
 }
 
 // ApplyConfig sets each profile's detector parameters; a profile whose
@@ -163,6 +167,7 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 		st.isNew(c) // found before this start: not counted again
 	}
 	t.profiles[profile] = st
+	t.changed(profile)
 	return st, nil
 }
 
@@ -184,6 +189,7 @@ func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, unti
 		st.hist.Add(changepoint.RunFromDocument(doc))
 		st.refresh()
 	}
+	t.changed(profile)
 	for _, c := range st.changes {
 		if st.isNew(c) {
 			t.found[[3]string{profile, c.Metric, c.Direction}]++
@@ -242,6 +248,7 @@ func (t *Tracker) Accept(ctx context.Context, profile, id string) (Change, error
 		st.accepted = append(st.accepted, a)
 	}
 	st.refresh()
+	t.changed(profile)
 	t.log.Info("regression accepted", "profile", profile, "change", id)
 	return st.changes[i], nil
 }
@@ -360,32 +367,61 @@ func (t *Tracker) Collect(ch chan<- prometheus.Metric) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for profile, st := range t.profiles {
-		for _, metric := range changepoint.Metrics() {
-			var first, last *Change
-			for i := range st.changes {
-				c := &st.changes[i]
-				if c.Metric != metric || c.Status != changepoint.StatusOpen {
-					continue
-				}
-				if first == nil {
-					first = c
-				}
-				last = c
+		t.collectProfile(profile, st, func(m prometheus.Metric) { ch <- m })
+	}
+}
+
+// changed marks a profile's series changed; t.mu is held.
+func (t *Tracker) changed(profile string) {
+	t.gen++
+	t.versions[profile] = t.gen
+}
+
+// ProfileVersions calls fn with every profile that has series and a number
+// that changes whenever they do (for the exposition cache of /metrics).
+func (t *Tracker) ProfileVersions(fn func(profile string, version uint64)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for profile := range t.profiles {
+		fn(profile, t.versions[profile])
+	}
+}
+
+// CollectProfile emits one profile's series, as Collect does.
+func (t *Tracker) CollectProfile(profile string, emit func(prometheus.Metric)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st := t.profiles[profile]; st != nil {
+		t.collectProfile(profile, st, emit)
+	}
+}
+
+func (t *Tracker) collectProfile(profile string, st *profileState, emit func(prometheus.Metric)) {
+	for _, metric := range changepoint.Metrics() {
+		var first, last *Change
+		for i := range st.changes {
+			c := &st.changes[i]
+			if c.Metric != metric || c.Status != changepoint.StatusOpen {
+				continue
 			}
-			open := 0.0
-			if first != nil {
-				open = 1
-				ratio := 0.0
-				if first.Before != 0 {
-					ratio = last.After / first.Before
-				}
-				ch <- prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, ratio, profile, metric)
-				ch <- prometheus.MustNewConstMetric(descStarted, prometheus.GaugeValue, float64(first.Time.UnixNano())/1e9, profile, metric)
+			if first == nil {
+				first = c
 			}
-			ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, open, profile, metric)
-			for _, dir := range []string{changepoint.Regression, changepoint.Improvement} {
-				ch <- prometheus.MustNewConstMetric(descFound, prometheus.CounterValue, t.found[[3]string{profile, metric, dir}], profile, metric, dir)
+			last = c
+		}
+		open := 0.0
+		if first != nil {
+			open = 1
+			ratio := 0.0
+			if first.Before != 0 {
+				ratio = last.After / first.Before
 			}
+			emit(prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, ratio, profile, metric))
+			emit(prometheus.MustNewConstMetric(descStarted, prometheus.GaugeValue, float64(first.Time.UnixNano())/1e9, profile, metric))
+		}
+		emit(prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, open, profile, metric))
+		for _, dir := range []string{changepoint.Regression, changepoint.Improvement} {
+			emit(prometheus.MustNewConstMetric(descFound, prometheus.CounterValue, t.found[[3]string{profile, metric, dir}], profile, metric, dir))
 		}
 	}
 }

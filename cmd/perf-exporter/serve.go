@@ -127,7 +127,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		closeListeners(listeners)
 		return err
 	}
-	reg.MustRegister(changes)
+	reg.MustRegister(collector.DescribeOnly(changes)) // served from the exposition cache too
 
 	// Every run marked on Grafana boards; sent in the background, never
 	// delaying a run.
@@ -172,7 +172,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 	var ready atomic.Bool
 	handler := pweb.New(pweb.Options{
 		Gatherer:     reg,
-		Metrics:      runs.Handler(reg, func(err error) { logger.Error("metrics handler", "err", err) }),
+		Metrics:      runs.Handler(reg, func(err error) { logger.Error("metrics handler", "err", err) }, changes),
 		Profiles:     scheduledProfiles{sched},
 		Reload:       reload.Reload,
 		Ready:        &ready,
