@@ -81,6 +81,9 @@ func (r errorReader) ReadResponse(resp runtime.ClientResponse, consumer runtime.
 	// "unexpected EOF"; every answer we ask for has a JSON body, so a
 	// missing or broken one is an error that says so, with the status.
 	body, err := io.ReadAll(resp.Body())
+	if errors.Is(err, errResponseTooLarge) {
+		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: err.Error() + ": not read further (is the URL Grafana's own address?)"}
+	}
 	if err != nil {
 		return nil, &APIError{Op: r.op, Status: resp.Code(), Message: fmt.Sprintf(
 			"the answer was cut short after %d bytes (%v): a proxy or a dropped connection?", len(body), err)}

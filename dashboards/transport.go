@@ -13,8 +13,12 @@ import (
 )
 
 // maxResponseBody bounds a response read into memory (search results and
-// dashboards are well below it).
-const maxResponseBody = 64 << 20
+// dashboards are well below it). A larger answer is an error saying so,
+// never cut short to fail as malformed JSON.
+const maxResponseBody = 16 << 20
+
+// errResponseTooLarge is the read error of an answer over maxResponseBody.
+var errResponseTooLarge = fmt.Errorf("Grafana's answer is larger than %d MiB", maxResponseBody>>20)
 
 // retryTransport sends each request with its own timeout and retries, with
 // exponential backoff, only where a retry can help: a 5xx answer or a
@@ -84,7 +88,10 @@ func (t *retryTransport) try(req *http.Request, body []byte) (*http.Response, er
 		}
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err == nil && len(data) > maxResponseBody {
+		data, err = nil, errResponseTooLarge // not handed on: nobody reads it
+	}
 	resp.Body.Close()
 	if err != nil {
 		if ctx.Err() != nil && req.Context().Err() == nil {
