@@ -100,7 +100,9 @@ var errNeverFires = errors.New("it never fires: no date matches its day of month
 // so "0 0,1 * * *" gives 23h and "*/15 9-17 * * *" 15h15m, whenever it is
 // computed. PerfNoRecentSuccess waits a multiple of it, so it must be the
 // worst gap, not the next one. Gaps are wall-clock time: a daylight-saving
-// change makes one gap a year an hour longer or shorter than this. The
+// change makes one gap a year an hour longer or shorter than this, and a
+// time of day it skips does not fire that day (robfig/cron), doubling a
+// daily schedule's gap once a year (three intervals still cover it). The
 // computation is bounded: 10 227 days and at most 86 400 times of day.
 func ScheduleInterval(spec string) (time.Duration, error) {
 	s, err := CronParser.Parse(spec)
