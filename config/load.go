@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -42,7 +41,7 @@ func (es Errors) Error() string {
 // LoadFile reads, decodes, defaults and validates a config file. The error,
 // if any, is an Errors listing every problem with its file:line.
 func LoadFile(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}

@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"sync"
 )
 
@@ -41,7 +40,7 @@ func (f *File) Current() *Config {
 func (f *File) Reload() (*Config, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	data, err := os.ReadFile(f.path)
+	data, err := readConfigFile(f.path)
 	if err != nil {
 		return f.current, false, fmt.Errorf("reading config: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -69,7 +68,7 @@ func (c *Config) includeSetFiles(configFile string, root *yaml.Node) (map[string
 		c.EnvironmentSets = map[string][]EnvironmentQuery{}
 	}
 	for _, file := range files {
-		data, err := os.ReadFile(file)
+		data, err := readConfigFile(file)
 		if err != nil {
 			errs = append(errs, Error{File: configFile, Line: at(), Msg: fmt.Sprintf("environment_set_files: %v", err)})
 			continue
