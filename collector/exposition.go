@@ -102,13 +102,20 @@ type familyHead struct {
 // Prometheus always asks for gzip, and keeping both would double the
 // cache's memory.
 type block struct {
-	gz [formats]map[string][]byte
+	gz [formats]map[string]gzipped
+}
+
+// gzipped are a block's samples of a family, compressed, and their
+// uncompressed size (a protobuf family starts with its length).
+type gzipped struct {
+	z    []byte
+	size int
 }
 
 func newBlock() *block {
 	b := &block{}
 	for f := range b.gz {
-		b.gz[f] = map[string][]byte{}
+		b.gz[f] = map[string]gzipped{}
 	}
 	return b
 }
@@ -299,16 +306,17 @@ func (x *exposition) blockRaw(i int, family string, f format) []byte {
 
 // blockGzip is a block's samples of a family in format f, gzipped (empty
 // when it has none).
-func (x *exposition) blockGzip(i int, family string, f format) ([]byte, error) {
+func (x *exposition) blockGzip(i int, family string, f format) (gzipped, error) {
 	b := x.blocks[i]
 	if z, ok := b.gz[f][family]; ok {
 		return z, nil
 	}
-	var z []byte
-	if raw := x.blockRaw(i, family, f); len(raw) > 0 {
+	raw := x.blockRaw(i, family, f)
+	z := gzipped{size: len(raw)}
+	if len(raw) > 0 {
 		var err error
-		if z, err = x.gzip(raw); err != nil {
-			return nil, err
+		if z.z, err = x.gzip(raw); err != nil {
+			return gzipped{}, err
 		}
 	}
 	b.gz[f][family] = z
@@ -346,16 +354,19 @@ func (x *exposition) write(w io.Writer, f format, gz bool) error {
 		var parts [][]byte
 		size := 0
 		for i := range x.blocks {
-			raw := x.blockRaw(i, name, f) // the length is needed for protobuf
-			size += len(raw)
+			var part []byte
 			if gz {
-				var err error
-				if raw, err = x.blockGzip(i, name, f); err != nil {
+				z, err := x.blockGzip(i, name, f)
+				if err != nil {
 					return err
 				}
+				part, size = z.z, size+z.size
+			} else {
+				part = x.blockRaw(i, name, f)
+				size += len(part)
 			}
-			if len(raw) > 0 {
-				parts = append(parts, raw)
+			if len(part) > 0 {
+				parts = append(parts, part)
 			}
 		}
 		if size == 0 {
