@@ -123,3 +123,45 @@ func TestImportEnvironmentSetPanelPreferences(t *testing.T) {
 		t.Errorf("unknown title: %v", err)
 	}
 }
+
+// Which source the queries run on: the one named, else the one with the
+// datasource's URL; a datasource of no source's URL, or one the token may
+// not read, is skipped with what to do.
+func TestImportEnvironmentSetSources(t *testing.T) {
+	s := teamFake(t)
+	panels := ParsePanelChoices("Latency p99")
+	imp, err := testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "x", Panels: panels, Sources: []config.PrometheusSource{{Name: "other", URL: "http://elsewhere:9090"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imp.Queries) != 0 || len(imp.Skipped) != 1 || !strings.Contains(imp.Skipped[0].Reason, `datasource "Main" (http://prometheus.monitoring:9090/) has the URL of none of the prometheus sources (other): pass --prometheus NAME`) {
+		t.Errorf("no source of that URL: %+v", imp)
+	}
+	imp, err = testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "x", Panels: panels, Prometheus: "other", Sources: []config.PrometheusSource{{Name: "other", URL: "http://elsewhere:9090"}}})
+	if err != nil || len(imp.Queries) != 1 || imp.Queries[0].Prometheus != "other" {
+		t.Errorf("--prometheus other: %+v, %v", imp, err)
+	}
+	if _, err := testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc",
+		SetImportOptions{Set: "x", Panels: panels, Prometheus: "nope", Sources: teamSources}); err == nil || !strings.Contains(err.Error(), `--prometheus "nope" is none of the config's prometheus sources (local, cluster)`) {
+		t.Errorf("--prometheus nope: %v", err)
+	}
+	// A Viewer token may read the board but not the datasource.
+	viewer := grafanatest.New(t, grafanatest.Options{Tokens: map[string]grafanatest.Identity{testToken: {Role: grafanatest.Viewer}}})
+	data, _ := os.ReadFile("testdata/team-board.json")
+	var model map[string]any
+	if err := json.Unmarshal(data, &model); err != nil {
+		t.Fatal(err)
+	}
+	viewer.AddDashboard(1, grafanatest.Dashboard{Model: model})
+	viewer.AddDatasource(1, grafanatest.Datasource{UID: "prom-main", Name: "Main", URL: "http://prometheus.monitoring:9090/"})
+	imp, err = testClient(t, viewer).ImportEnvironmentSet(context.Background(), "checkout-svc", SetImportOptions{Set: "x", Panels: panels, Sources: teamSources})
+	if err != nil || len(imp.Skipped) != 1 || !strings.Contains(imp.Skipped[0].Reason, "403") || !strings.Contains(imp.Skipped[0].Reason, "pass --prometheus NAME") {
+		t.Errorf("viewer: %+v, %v", imp, err)
+	}
+	imp, err = testClient(t, viewer).ImportEnvironmentSet(context.Background(), "checkout-svc", SetImportOptions{Set: "x", Panels: panels, Prometheus: "cluster", Sources: teamSources})
+	if err != nil || len(imp.Queries) != 1 {
+		t.Errorf("viewer with --prometheus: %+v, %v", imp, err)
+	}
+}
