@@ -5,7 +5,6 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -339,7 +338,7 @@ func (t Target) WithHeaderFiles() (Target, error) {
 	}
 	secret := append([]string(nil), t.SecretHeaders...)
 	for name, file := range t.HeaderFiles {
-		data, err := os.ReadFile(file)
+		data, err := readBounded(file, maxHeaderFileSize, "a header value")
 		if err != nil {
 			return t, fmt.Errorf("target.header_files: header %s: %w", name, err)
 		}

@@ -28,3 +28,23 @@ func TestConfigFileTooLarge(t *testing.T) {
 		t.Errorf("OpenFile (start and reload): %v, want %q", err, want)
 	}
 }
+
+// A header file is read at every run: one that is not a header value
+// (a wrong path to a big file or a device) fails the run with a message
+// instead of being read whole by the daemon.
+func TestHeaderFileTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1<<20 + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Target{HeaderFiles: map[string]string{"Authorization": path}}.WithHeaderFiles()
+	want := "target.header_files: header Authorization: " + path + " is larger than 1 MiB: not a header value?"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
