@@ -21,9 +21,14 @@ var goBenchmarks = []struct {
 	{"BenchmarkLatencyRecord", "exact-latency histogram, one record", true},
 	{"BenchmarkObserveRequest", "collector observer per request: live histogram + code counter (2 goroutines at once)", true},
 	{"BenchmarkCollect", "Collect of 200 profiles with a last run each (registry Gather)", false},
-	{"BenchmarkScrape/text-gzip", "GET /metrics of 200 profiles in-process (promhttp, text, gzip)", false},
-	{"BenchmarkScrape/protobuf-gzip", "GET /metrics of 200 profiles in-process (promhttp, protobuf, gzip)", false},
-	{"BenchmarkScrape/text-gzip-live-only", "… the 200 live histograms and counters alone (text, gzip)", false},
+	{"BenchmarkScrape/profiles=200/text-idle", "GET /metrics of 200 profiles in-process (exposition cache, text, gzip), idle", false},
+	{"BenchmarkScrape/profiles=200/text-run", "… while 4 profiles record requests between scrapes", false},
+	{"BenchmarkScrape/profiles=200/text-uncached", "… promhttp over a registry, as before the cache", false},
+	{"BenchmarkScrape/profiles=1000/text-idle", "GET /metrics of 1 000 profiles in-process (exposition cache, text, gzip), idle", false},
+	{"BenchmarkScrape/profiles=1000/protobuf-idle", "… protobuf, idle", false},
+	{"BenchmarkScrape/profiles=1000/text-run", "… text, while 4 profiles record requests between scrapes", false},
+	{"BenchmarkScrape/profiles=1000/protobuf-run", "… protobuf, while 4 profiles record requests between scrapes", false},
+	{"BenchmarkScrape/profiles=1000/text-uncached", "… promhttp over a registry, as before the cache", false},
 	{"BenchmarkSave", "result store: save one run, profile at retention (bbolt, fsync)", false},
 	{"BenchmarkProvision/create", "provision every board into the fake Grafana (empty)", false},
 	{"BenchmarkProvision/unchanged", "provision every board again (unchanged: the start-up path)", false},
@@ -67,15 +72,15 @@ func benchGo(ctx context.Context, o options, rep *report) error {
 	rep.section("Go micro-benchmarks", "`go "+strings.Join(args, " ")+"` (GOMAXPROCS = the machine's cores). "+
 		"A parallel benchmark's ns/op is wall time per operation with every core working, so on two cores "+
 		"it is half the CPU time of one operation when nothing is shared.\n\n"+
-		"Where a scrape of 200 profiles goes (BenchmarkScrape/text-gzip under `go test -cpuprofile`, "+
+		"Where a scrape of 1 000 profiles goes while 4 of them run (BenchmarkScrape/profiles=1000/text-run under `go test -cpuprofile`, "+
 		"cumulative shares):", scrape.table())
 	return nil
 }
 
-// profileScrape profiles BenchmarkScrape/text-gzip.
+// profileScrape profiles BenchmarkScrape/profiles=1000/text-run.
 func profileScrape(ctx context.Context, o options) (cpuShares, error) {
 	bin, prof := filepath.Join(o.work, "collector.test"), filepath.Join(o.work, "scrape.pprof")
-	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkScrape$/^text-gzip$", "-benchtime", "2s",
+	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkScrape$/^profiles=1000$/^text-run$", "-benchtime", "2s",
 		"-o", bin, "-cpuprofile", prof, "./collector"}
 	if out, err := exec.CommandContext(ctx, o.goTool, args...).CombinedOutput(); err != nil {
 		return cpuShares{}, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 20))

@@ -77,9 +77,9 @@ func scrapeGroups() []cpuGroup {
 	return []cpuGroup{
 		{name: "client_golang's Registry.Gather (Collect, Write to protobuf structs, consistency checks, sorting)", prefixes: []string{"github.com/prometheus/client_golang/prometheus.(*Registry).Gather"}},
 		{name: "… of which the live histograms' Write (classic and native buckets)", prefixes: []string{"github.com/prometheus/client_golang/prometheus.(*histogram).Write"}},
-		{name: "… of which perf-exporter's Collect (sending prebuilt metrics)", prefixes: []string{"github.com/perf-exporter/perf-exporter/collector.(*Runs).Collect"}},
-		{name: "text encoding (expfmt), gzip included", prefixes: []string{"github.com/prometheus/common/expfmt.encoderCloser.Encode"}},
-		{name: "… of which gzip", prefixes: []string{"compress/gzip.(*Writer).Write"}},
+		{name: "exposition cache: bringing changed profiles up to date (encoding them)", prefixes: []string{"github.com/perf-exporter/perf-exporter/collector.(*exposition).update"}},
+		{name: "exposition cache: writing the blocks (re-compressing the changed ones)", prefixes: []string{"github.com/perf-exporter/perf-exporter/collector.(*exposition).write"}},
+		{name: "gzip", prefixes: []string{"compress/gzip.(*Writer).Write"}},
 		{name: "garbage collector", prefixes: []string{"runtime.gcBgMarkWorker"}},
 	}
 }
