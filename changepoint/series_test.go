@@ -150,3 +150,22 @@ func BenchmarkAppend(b *testing.B) {
 		series.Append(values[1000+i])
 	}
 }
+
+// BenchmarkAppendRealNoise is BenchmarkAppend on the recorded p99 of real
+// runs (the 1 s corpus, repeated to a 1 000-run history), whose bursts leave
+// many more weak change points to merge than synthetic noise.
+func BenchmarkAppendRealNoise(b *testing.B) {
+	base := loadCorpus(b, "corpus-1s", "base")
+	values := make([]float64, 1000+b.N)
+	for i := range values {
+		values[i] = base[i%len(base)].Values[LatencyP99]
+	}
+	series := NewSeries(DefaultParams(), Scale{Log: true})
+	for _, v := range values[:1000] {
+		series.Append(v)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		series.Append(values[1000+i])
+	}
+}

@@ -30,6 +30,10 @@ type Store interface {
 	Accept(ctx context.Context, profile string, a store.Acceptance) error
 }
 
+// MaxHistory is how many of a profile's latest runs the detector follows:
+// change points further back are forgotten (acceptances are kept).
+const MaxHistory = 1000
+
 // Errors of Accept and Changes.
 var (
 	ErrUnknownProfile = errors.New("no such profile")
@@ -59,6 +63,8 @@ type Tracker struct {
 	store Store
 	now   func() time.Time
 	log   *slog.Logger
+	// maxHistory is MaxHistory but in tests.
+	maxHistory int
 
 	mu sync.Mutex
 	// params are each configured profile's detector parameters.
@@ -105,7 +111,7 @@ func New(st Store, now func() time.Time, logger *slog.Logger) *Tracker {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Tracker{store: st, now: now, log: logger, params: map[string]changepoint.Params{}, profiles: map[string]*profileState{}, found: map[[3]string]float64{}, versions: map[string]uint64{}}
+	return &Tracker{store: st, now: now, log: logger, maxHistory: MaxHistory, params: map[string]changepoint.Params{}, profiles: map[string]*profileState{}, found: map[[3]string]float64{}, versions: map[string]uint64{}}
 }
 
 // ApplyConfig sets each profile's detector parameters; a profile whose
@@ -159,6 +165,10 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 		return nil, fmt.Errorf("change points of profile %s: %w", profile, err)
 	}
 	st := &profileState{params: params, hist: changepoint.NewHistory(params), accepted: accepted, seen: map[[2]string][]int{}}
+	// The detector's work per run grows with the weak change points of the
+	// history: it follows the last MaxHistory runs (the store's default
+	// retention).
+	runs = runs[max(0, len(runs)-t.maxHistory):]
 	for _, s := range runs {
 		st.hist.Add(runFromSummary(s))
 	}
@@ -180,6 +190,12 @@ func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, unti
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.profiles[profile]
+	if st != nil && st.hist.Len() >= 2*t.maxHistory {
+		// Start again from the last MaxHistory runs, so a daemon that runs
+		// for months keeps its per-run work and memory bounded.
+		delete(t.profiles, profile)
+		st = nil
+	}
 	if st == nil {
 		// Replaying the store includes this run: it was saved first.
 		if st, err = t.state(ctx, profile); err != nil {

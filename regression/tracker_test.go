@@ -248,3 +248,21 @@ func TestOnChangeHearsEachChangePointOnce(t *testing.T) {
 		t.Errorf("heard %+v, want once the p99 regression the tracker lists (%v)", heard, listed)
 	}
 }
+
+// A long-running daemon's history is bounded: past 2 × MaxHistory runs the
+// tracker starts again from the store's last MaxHistory runs, and a
+// regression in them stays open.
+func TestHistoryIsBounded(t *testing.T) {
+	f := newFixture(t)
+	const max = 40
+	f.tr.maxHistory = max
+	f.add(2*max-5, 0.010)
+	f.add(6, 0.013)
+	st := f.tr.profiles["checkout"]
+	if n := st.hist.Len(); n < max || n > max+1 {
+		t.Errorf("history of %d runs after %d, want %d or %d", n, f.n, max, max+1)
+	}
+	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "1" {
+		t.Errorf("perf_regression_open = %s after the history was cut", got)
+	}
+}
