@@ -160,6 +160,9 @@ func listen(flags *web.FlagConfig) (listeners []net.Listener, err error) {
 	}()
 	for _, address := range *flags.WebListenAddresses {
 		var l net.Listener
+		if address == "" { // net.Listen would pick a random port on every interface
+			return listeners, errors.New("--web.listen-address: an empty address; give host:port (:9479 for every interface, 127.0.0.1:0 for a free port)")
+		}
 		if strings.HasPrefix(address, "vsock://") {
 			port, perr := vsockPort(address)
 			if perr != nil {

@@ -88,3 +88,19 @@ func TestListenErrorsNameTheFlag(t *testing.T) {
 		t.Errorf("listen with a missing web config: %v", err)
 	}
 }
+
+// An empty --web.listen-address (an unset variable in a unit file or a
+// pod spec) listened on a random port on every interface; it is an error.
+// An explicit port 0 still picks a free port, as tests need.
+func TestEmptyListenAddressIsAnError(t *testing.T) {
+	addrs, systemd, webConfig := []string{""}, false, ""
+	listeners, err := listen(&web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfig})
+	for _, l := range listeners {
+		t.Errorf("listening on %s", l.Addr())
+		l.Close()
+	}
+	want := "--web.listen-address: an empty address; give host:port (:9479 for every interface, 127.0.0.1:0 for a free port)"
+	if err == nil || err.Error() != want {
+		t.Errorf("listen(\"\"): %v\nwant %s", err, want)
+	}
+}
