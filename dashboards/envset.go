@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-openapi-client-go/client/datasources"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
@@ -103,6 +105,9 @@ type SetImport struct {
 // datasourceInfo is what the import needs of a datasource.
 type datasourceInfo struct {
 	uid, name, typ, url string
+	// scrape is the datasource's "Scrape interval" setting
+	// (jsonData.timeInterval), which Grafana's $__rate_interval uses.
+	scrape string
 }
 
 // ImportEnvironmentSet reads a board and turns its panels' Prometheus
@@ -126,7 +131,11 @@ func (c *Client) ImportEnvironmentSet(ctx context.Context, uid string, opts SetI
 		if err != nil {
 			return datasourceInfo{}, opError(op, err)
 		}
-		return datasourceInfo{uid: ds.Payload.UID, name: ds.Payload.Name, typ: ds.Payload.Type, url: ds.Payload.URL}, nil
+		info := datasourceInfo{uid: ds.Payload.UID, name: ds.Payload.Name, typ: ds.Payload.Type, url: ds.Payload.URL}
+		if jd, ok := ds.Payload.JSONData.(map[string]any); ok {
+			info.scrape, _ = jd["timeInterval"].(string)
+		}
+		return info, nil
 	}
 	return importSet(model, opts, lookup)
 }
@@ -281,6 +290,9 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 				skip("%v", err)
 				continue
 			}
+			if n := scrapeNote(ds, source, opts.Sources); n != "" && strings.Contains(original, "$__") && !slices.Contains(imp.Notes, n) {
+				imp.Notes = append(imp.Notes, n)
+			}
 			res := resolveExpr(original, vars)
 			if len(res.unresolved) > 0 {
 				skip("cannot resolve %s", strings.Join(res.unresolved, "; "))
@@ -431,6 +443,26 @@ func mapSource(ds datasourceInfo, opts SetImportOptions) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("datasource %s (%s) has the URL of none of the prometheus sources (%s): pass --prometheus NAME", dsName(ds), config.PublicURL(ds.url), sourceNames(opts.Sources))
+}
+
+// scrapeNote says when the datasource's scrape interval, which Grafana's
+// interval variables use, differs from the source's scrape_interval, which
+// each run's use.
+func scrapeNote(ds datasourceInfo, source string, sources []config.PrometheusSource) string {
+	if ds.scrape == "" {
+		return ""
+	}
+	grafana, err := model.ParseDuration(ds.scrape)
+	if err != nil {
+		return ""
+	}
+	for _, s := range sources {
+		if s.Name == source && time.Duration(grafana) != s.ScrapeIntervalOrDefault() {
+			return fmt.Sprintf("datasource %s scrapes every %s in Grafana, source %s has scrape_interval %s: runs derive $__rate_interval and $__interval from %s; set scrape_interval to match",
+				dsName(ds), ds.scrape, s.Name, model.Duration(s.ScrapeIntervalOrDefault()), model.Duration(s.ScrapeIntervalOrDefault()))
+		}
+	}
+	return ""
 }
 
 // sameURL compares URLs as addresses: scheme and host without case, the

@@ -30,7 +30,7 @@ func teamFake(t *testing.T) *grafanatest.Server {
 		t.Fatal(err)
 	}
 	s.AddDashboard(1, grafanatest.Dashboard{Model: model, Version: 7})
-	s.AddDatasource(1, grafanatest.Datasource{UID: "prom-main", Name: "Main", URL: "http://prometheus.monitoring:9090/"})
+	s.AddDatasource(1, grafanatest.Datasource{UID: "prom-main", Name: "Main", URL: "http://prometheus.monitoring:9090/", JSONData: map[string]any{"timeInterval": "15s"}})
 	s.AddDatasource(1, grafanatest.Datasource{UID: "loki-main", Name: "Logs", Type: "loki", URL: "http://loki:3100"})
 	return s
 }

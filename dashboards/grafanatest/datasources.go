@@ -5,12 +5,15 @@ import "net/http"
 type datasource struct {
 	id                  int64
 	uid, name, typ, url string
+	jsonData            map[string]any
 }
 
 // Datasource seeds a datasource (Type defaults to prometheus, URL to
-// http://prometheus:9090).
+// http://prometheus:9090). JSONData holds settings such as timeInterval,
+// a Prometheus datasource's "Scrape interval".
 type Datasource struct {
 	UID, Name, Type, URL string
+	JSONData             map[string]any
 }
 
 // AddDatasource stores a datasource as if created earlier.
@@ -23,16 +26,20 @@ func (s *Server) AddDatasource(orgID int64, d Datasource) {
 	if d.URL == "" {
 		d.URL = "http://prometheus:9090"
 	}
-	s.org(orgID).datasources[d.UID] = &datasource{id: s.newID(), uid: d.UID, name: d.Name, typ: d.Type, url: d.URL}
+	s.org(orgID).datasources[d.UID] = &datasource{id: s.newID(), uid: d.UID, name: d.Name, typ: d.Type, url: d.URL, jsonData: d.JSONData}
 }
 
 // full is GET /api/datasources/uid/{uid}'s body: the datasource without
 // secrets (secureJsonFields only says which are set).
 func (d *datasource) full(orgID int64) map[string]any {
+	jsonData := d.jsonData
+	if jsonData == nil {
+		jsonData = map[string]any{}
+	}
 	return map[string]any{"id": d.id, "uid": d.uid, "orgId": orgID, "name": d.name, "type": d.typ, "typeName": d.typ,
 		"typeLogoUrl": "public/app/plugins/datasource/" + d.typ + "/img/logo.svg", "access": "proxy", "url": d.url,
 		"user": "", "database": "", "basicAuth": false, "basicAuthUser": "", "withCredentials": false,
-		"isDefault": false, "jsonData": map[string]any{}, "secureJsonFields": map[string]bool{},
+		"isDefault": false, "jsonData": jsonData, "secureJsonFields": map[string]bool{},
 		"version": 1, "readOnly": false}
 }
 
