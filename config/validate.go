@@ -177,6 +177,13 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 		v.errorf(at, "%s: schedule is required (cron or @every 10m)", ctx)
 	} else if err := checkSchedule(p.Schedule); err != nil {
 		v.errorf(append(at, "schedule"), "%s: schedule %q: %v", ctx, p.Schedule, err)
+	} else if age := p.MaxSuccessAge.D(); age > 0 {
+		// A success can only be as recent as the last run: an age within
+		// the schedule's longest gap alerts between healthy runs.
+		if gap, err := ScheduleInterval(p.Schedule); err == nil && age <= gap {
+			v.errorf(append(at, "max_success_age"), "%s: max_success_age %s is not longer than the longest time between two runs of its schedule, %s: PerfNoRecentSuccess would fire between healthy runs; leave it out (three intervals) or set more than %s",
+				ctx, age, gap, gap)
+		}
 	}
 	switch p.Engine {
 	case EngineFortio, EngineWrk, EngineWrk2, EngineNighthawk:
