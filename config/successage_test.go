@@ -32,3 +32,20 @@ func TestMaxSuccessAgeShorterThanTheScheduleGap(t *testing.T) {
 		t.Errorf("max_success_age above the gap: %v", err)
 	}
 }
+
+// start_jitter delays each run by up to its value while the profile counts
+// as running: a jitter as long as the schedule's period makes runs start
+// after their next tick (skipped), so the profile runs at most every other
+// tick and PerfNoRecentSuccess fires.
+func TestStartJitterNotShorterThanThePeriod(t *testing.T) {
+	_, err := Parse([]byte(`global: {start_jitter: 1h}
+profiles:
+  - name: a
+    schedule: "@every 1m"
+    target: {url: "http://127.0.0.1:8080/"}
+`), "j.yaml")
+	want := `j.yaml:4: profile "a": global.start_jitter 1h0m0s is not shorter than its schedule's period, 1m0s: runs would start after their next tick, which is then skipped; lower global.start_jitter`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %s", err, want)
+	}
+}

@@ -177,12 +177,19 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 		v.errorf(at, "%s: schedule is required (cron or @every 10m)", ctx)
 	} else if err := checkSchedule(p.Schedule); err != nil {
 		v.errorf(append(at, "schedule"), "%s: schedule %q: %v", ctx, p.Schedule, err)
-	} else if age := p.MaxSuccessAge.D(); age > 0 {
+	} else if age, jitter := p.MaxSuccessAge.D(), c.Global.StartJitter.D(); age > 0 || jitter > 0 {
+		gap, err := ScheduleInterval(p.Schedule)
 		// A success can only be as recent as the last run: an age within
 		// the schedule's longest gap alerts between healthy runs.
-		if gap, err := ScheduleInterval(p.Schedule); err == nil && age <= gap {
+		if err == nil && age > 0 && age <= gap {
 			v.errorf(append(at, "max_success_age"), "%s: max_success_age %s is not longer than the longest time between two runs of its schedule, %s: PerfNoRecentSuccess would fire between healthy runs; leave it out (three intervals) or set more than %s",
 				ctx, age, gap, gap)
+		}
+		// The longest gap is the period of @every; for a cron schedule
+		// with uneven gaps this catches only the hopeless cases.
+		if err == nil && jitter >= gap {
+			v.errorf(append(at, "schedule"), "%s: global.start_jitter %s is not shorter than its schedule's period, %s: runs would start after their next tick, which is then skipped; lower global.start_jitter",
+				ctx, jitter, gap)
 		}
 	}
 	switch p.Engine {
