@@ -35,18 +35,24 @@ func NewFortio() *Fortio {
 // Run runs one load test. The profile's warmup, if any, is a separate
 // unmeasured run at the same rate right before the measured one.
 func (f *Fortio) Run(ctx context.Context, p config.Profile, obs result.Observer) (*result.Measurement, error) {
+	group := httpGroup(p)
 	if p.Target.Protocol == config.ProtocolGRPC {
-		return f.runGRPC(ctx, p, obs)
+		dial, err := grpcDialer(p.Target)
+		if err != nil {
+			return nil, err
+		}
+		group = grpcGroup(p, dial)
 	}
 	if w := p.Load.Warmup.D(); w > 0 {
-		if _, err := runPhase(ctx, p, w, config.ProfileWarmupRate, nil, httpGroup(p)); err != nil {
+		if _, err := runPhase(ctx, p, w, config.ProfileWarmupRate, nil, group); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 		if ctx.Err() != nil {
-			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
+			// Cancelled during the warmup: an aborted run, not an engine failure.
+			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil //nolint:nilerr // see above
 		}
 	}
-	ph, err := runPhase(ctx, p, p.Load.Duration.D(), config.ProfileRate, obs, httpGroup(p))
+	ph, err := runPhase(ctx, p, p.Load.Duration.D(), config.ProfileRate, obs, group)
 	if err != nil {
 		return nil, err
 	}
@@ -171,16 +177,14 @@ func runPhase(ctx context.Context, p config.Profile, d time.Duration, fields con
 	for i, g := range groups {
 		o := runnerOptions(p, d, g)
 		first := offset
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i], errs[i] = run(ctx, o, func(reason func(int) string) periodic.AccessLogger {
 				return hook.group(first, g, d, reason)
 			})
 			if errs[i] != nil {
 				cancel()
 			}
-		}()
+		})
 		offset += g.connections
 	}
 	wg.Wait()

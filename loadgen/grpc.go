@@ -24,36 +24,16 @@ import (
 	"github.com/perf-exporter/perf-exporter/result"
 )
 
-// runGRPC sends the standard gRPC health check through fortio's periodic
-// runner, on connections this engine owns: fortio's own gRPC runner never
-// closes its connections, which a daemon running thousands of runs cannot
-// afford. Codes are gRPC code names ("OK", "Unavailable", ...); a health
-// answer other than SERVING counts under its status name. A call the
-// server never answered (connection refused, reset, deadline passed with
-// no response: the client made its status up) counts as result.CodeError,
-// as an HTTP transport error does, with the client's reason.
-func (f *Fortio) runGRPC(ctx context.Context, p config.Profile, obs result.Observer) (*result.Measurement, error) {
-	dial, err := grpcDialer(p.Target)
-	if err != nil {
-		return nil, err
-	}
-	if w := p.Load.Warmup.D(); w > 0 {
-		if _, err := runPhase(ctx, p, w, config.ProfileWarmupRate, nil, grpcGroup(p, dial)); err != nil {
-			return nil, fmt.Errorf("warmup: %w", err)
-		}
-		if ctx.Err() != nil {
-			return &result.Measurement{Engine: config.EngineFortio, Protocol: p.Target.Protocol, URL: config.PublicURL(p.Target.URL), StartTime: time.Now(), Aborted: true}, nil
-		}
-	}
-	ph, err := runPhase(ctx, p, p.Load.Duration.D(), config.ProfileRate, obs, grpcGroup(p, dial))
-	if err != nil {
-		return nil, err
-	}
-	return ph.measurement(p, ctx.Err() != nil), nil
-}
-
-// grpcGroup runs one group of connections with fortio's periodic runner and
-// our health checkers.
+// grpcGroup runs one group of connections of a gRPC profile with fortio's
+// periodic runner and our health checkers: they send the standard gRPC
+// health check on connections this engine owns, as fortio's own gRPC
+// runner never closes its connections, which a daemon running thousands of
+// runs cannot afford. Codes are gRPC code names ("OK", "Unavailable", ...);
+// a health answer other than SERVING counts under its status name. A call
+// the server never answered (connection refused, reset, deadline passed
+// with no response: the client made its status up) counts as
+// result.CodeError, as an HTTP transport error does, with the client's
+// reason.
 func grpcGroup(p config.Profile, dial func() (*grpc.ClientConn, error)) groupRunner {
 	return func(ctx context.Context, o periodic.RunnerOptions, hook func(reason func(thread int) string) periodic.AccessLogger) (*groupResult, error) {
 		o.RunType = "GRPC Health"
