@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // BenchmarkObserveRequest is the collector's share of every request's cost.

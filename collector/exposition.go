@@ -412,7 +412,7 @@ func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error), sources
 	x.sources = sources
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
-		negotiated := expfmt.Negotiate(r.Header)
+		negotiated := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 		f, ft := formatText, expfmt.NewFormat(expfmt.TypeTextPlain)
 		if negotiated.FormatType() == expfmt.TypeProtoDelim {
 			f, ft = formatProto, negotiated
@@ -470,7 +470,7 @@ func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error), sources
 // acceptsGzip reads an Accept-Encoding header: gzip, unless with q=0 (as
 // the web package's gzip handler).
 func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
+	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			q := strings.ReplaceAll(params, " ", "")

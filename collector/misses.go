@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -145,8 +146,8 @@ func (s *objectiveStreaks) build() {
 func (c *Runs) RestoreMisses(p config.Profile, newestFirst []RunFigures) {
 	s := newStreaks(p, nil)
 	runs := newestFirst[:min(len(newestFirst), RestoreRuns)]
-	for i := len(runs) - 1; i >= 0; i-- {
-		s.count(runs[i])
+	for _, run := range slices.Backward(runs) {
+		s.count(run)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
-	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // profileObserver feeds one profile's cumulative series as requests

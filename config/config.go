@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -333,9 +334,7 @@ func (t Target) WithHeaderFiles() (Target, error) {
 		return t, nil
 	}
 	headers := make(map[string]string, len(t.Headers)+len(t.HeaderFiles))
-	for k, v := range t.Headers {
-		headers[k] = v
-	}
+	maps.Copy(headers, t.Headers)
 	secret := append([]string(nil), t.SecretHeaders...)
 	for name, file := range t.HeaderFiles {
 		data, err := readBounded(file, maxHeaderFileSize, "a header value")

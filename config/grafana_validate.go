@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -122,7 +123,7 @@ func (v *validator) grafana(g *Grafana) {
 func checkGrafanaBoard(name string, b GrafanaBoard) []GrafanaProblem {
 	var out []GrafanaProblem
 	problem := func(msg string, path ...any) { out = append(out, GrafanaProblem{Path: path, Msg: msg}) }
-	if !contains(GrafanaBoardNames, name) {
+	if !slices.Contains(GrafanaBoardNames, name) {
 		problem(fmt.Sprintf("grafana.boards: unknown board %q (bundled boards: %s)", name, strings.Join(GrafanaBoardNames, ", ")))
 		return out
 	}

@@ -95,7 +95,7 @@ func TestReloadRefusesNonFiniteNumbers(t *testing.T) {
 	for _, bad := range []string{"qps: .nan", "qps: .inf", "percentiles: [50, .nan]", "error_ratio: -.inf", "max_qps: .nan"} {
 		key, _, _ := strings.Cut(bad, ":")
 		var changed string
-		for _, line := range strings.Split(fullConfig, "\n") {
+		for line := range strings.SplitSeq(fullConfig, "\n") {
 			if i := strings.Index(line, key+": "); i >= 0 {
 				// Replace the value, up to the next comma or closing brace.
 				rest := line[i+len(key)+2:]

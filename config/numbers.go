@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 // wholeNumbers reports every fraction written where the config wants an
 // integer: yaml.v3 truncates it silently ("connections: 2.9" runs with 2,
@@ -19,7 +19,7 @@ var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 // along the Config type, so it knows which keys are integers.
 func wholeNumbers(file string, root *yaml.Node) Errors {
 	w := &numberWalker{file: file}
-	w.walk(root, reflect.TypeOf(Config{}), nil)
+	w.walk(root, reflect.TypeFor[Config](), nil)
 	return w.errs
 }
 
@@ -88,8 +88,7 @@ func (w *numberWalker) walk(n *yaml.Node, t reflect.Type, at []string) {
 
 // fieldByKey finds the struct field a YAML key decodes into.
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "" {
 			name = strings.ToLower(f.Name)

@@ -40,7 +40,7 @@ func (s *PrometheusSource) UnmarshalYAML(node *yaml.Node) error {
 		// The v2 decoder's lines count from the re-encoded keys, not the file:
 		// report the source's own line and the decoder's words without them.
 		var msgs []string
-		for _, m := range strings.Split(err.Error(), "\n") {
+		for m := range strings.SplitSeq(err.Error(), "\n") {
 			m = strings.TrimSpace(strings.TrimPrefix(m, "yaml: unmarshal errors:"))
 			if m != "" {
 				msgs = append(msgs, strings.Replace(v2Line.ReplaceAllString(m, ""), "in type config.plain", "in the HTTP client settings", 1))

@@ -76,7 +76,7 @@ func checkSteps(spec string) error {
 		if i >= len(sizes) {
 			break
 		}
-		for _, part := range strings.Split(field, ",") {
+		for part := range strings.SplitSeq(field, ",") {
 			_, step, ok := strings.Cut(part, "/")
 			if !ok {
 				continue
@@ -130,15 +130,15 @@ const calendarCycle = 28*365 + 7
 func longestGap(s *cron.SpecSchedule) (time.Duration, error) {
 	// Times of day, in seconds since midnight, come in increasing order.
 	var first, last, prev, longest int64 = -1, -1, -1, 0
-	for h := int64(0); h < 24; h++ {
+	for h := range int64(24) {
 		if s.Hour&(1<<uint(h)) == 0 {
 			continue
 		}
-		for m := int64(0); m < 60; m++ {
+		for m := range int64(60) {
 			if s.Minute&(1<<uint(m)) == 0 {
 				continue
 			}
-			for sec := int64(0); sec < 60; sec++ {
+			for sec := range int64(60) {
 				if s.Second&(1<<uint(sec)) == 0 {
 					continue
 				}

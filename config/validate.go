@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -205,7 +206,7 @@ func (v *validator) profile(at []any, p *Profile, c *Config) {
 	for i, set := range p.Environment {
 		_, user := c.EnvironmentSets[set]
 		switch {
-		case !user && !contains(BuiltinEnvironmentSets, set):
+		case !user && !slices.Contains(BuiltinEnvironmentSets, set):
 			v.errorf(append(at, "environment", i), "%s: unknown environment set %q (built in: %s; or define it under environment_sets)",
 				ctx, set, strings.Join(BuiltinEnvironmentSets, ", "))
 		case len(c.Prometheus) == 0:
@@ -320,7 +321,7 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 			v.errorf(append(at, "percentiles", i), "%s: percentile %g must be a finite number", ctx, pc)
 			continue
 		}
-		if p.Engine == EngineWrk && !containsFloat(WrkPercentiles, pc) {
+		if p.Engine == EngineWrk && !slices.Contains(WrkPercentiles, pc) {
 			v.errorf(append(at, "percentiles", i), "%s: engine wrk reports only percentiles %v, not %g (use wrk2 or fortio)", ctx, WrkPercentiles, pc)
 		}
 		if pc <= 0 || pc >= 100 {
@@ -339,7 +340,7 @@ func (v *validator) slo(at []any, ctx string, p *Profile) {
 		switch {
 		case err != nil || !finite(pc):
 			v.errorf(append(at, "latency", key), "%s: slo.latency key %q must be a percentile such as \"99\"", ctx, key)
-		case !containsFloat(p.Load.Percentiles, pc):
+		case !slices.Contains(p.Load.Percentiles, pc):
 			v.errorf(append(at, "latency", key), "%s: slo.latency percentile %s is not in load.percentiles %v, so it is never measured", ctx, key, p.Load.Percentiles)
 		}
 		if objective <= 0 {
@@ -390,22 +391,4 @@ func shorten(name string) string {
 		return strconv.Quote(name)
 	}
 	return strconv.Quote(name[:40]) + "..."
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFloat(list []float64, f float64) bool {
-	for _, x := range list {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }

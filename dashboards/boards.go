@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/perf-exporter/perf-exporter/config"
@@ -99,7 +100,7 @@ func Select(g *config.Grafana, names ...string) ([]Board, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if !contains(config.GrafanaBoardNames, n) {
+		if !slices.Contains(config.GrafanaBoardNames, n) {
 			return nil, fmt.Errorf("unknown board %q (bundled boards: %s)", n, strings.Join(config.GrafanaBoardNames, ", "))
 		}
 	}
@@ -112,7 +113,7 @@ func Select(g *config.Grafana, names ...string) ([]Board, error) {
 	for _, b := range all {
 		pref, listed := prefs[b.Name]
 		switch {
-		case len(names) > 0 && !contains(names, b.Name):
+		case len(names) > 0 && !slices.Contains(names, b.Name):
 			continue
 		case len(names) == 0 && len(prefs) > 0 && !listed:
 			continue
@@ -148,15 +149,6 @@ func normalize(v any) (map[string]any, error) {
 		return nil, err
 	}
 	return decodeModel(data)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fileStem is a file name without directory and extension.

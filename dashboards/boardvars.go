@@ -68,7 +68,7 @@ func boardVars(model map[string]any) map[string]boardVar {
 		}
 		if v.typ == "custom" && len(v.options) == 0 {
 			// "a,b,c" or "label : value" pairs, comma-separated.
-			for _, part := range strings.Split(v.query, ",") {
+			for part := range strings.SplitSeq(v.query, ",") {
 				if i := strings.Index(part, " : "); i >= 0 {
 					part = part[i+3:]
 				}

@@ -79,7 +79,7 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 			case err != nil:
 				problem("%v", err)
 			case other.UID != "":
-				problem("folder %q does not exist and provisioning cannot create it with title %q: %s", folder.UID, wanted.Title, other.conflictHint(wanted))
+				problem("folder %q does not exist and provisioning cannot create it with title %q: %s", folder.UID, wanted.Title, other.conflictHint())
 			default:
 				ok("folder %q does not exist yet: provisioning creates it (needs folders:create)", folder.UID)
 			}

@@ -139,8 +139,7 @@ func errorMessage(body []byte) (message, reason string) {
 // opError adds what we were doing to a transport error (connection refused,
 // timeout after retries); APIErrors already say it.
 func opError(op string, err error) error {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	if _, ok := errors.AsType[*APIError](err); ok {
 		return err
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -86,7 +86,7 @@ func TestSearchFolderUIDsQuirk(t *testing.T) {
 
 func TestListPages(t *testing.T) {
 	s := editorFake(t, grafanatest.Grafana13)
-	for i := 0; i < searchPage+5; i++ {
+	for range searchPage + 5 {
 		s.AddDashboard(1, grafanatest.Dashboard{Model: map[string]any{"title": "board"}})
 	}
 	hits, err := testClient(t, s).List(context.Background(), ListOptions{})

@@ -213,7 +213,7 @@ func (c *Client) EnsureFolder(ctx context.Context, f Folder, dryRun bool) (Folde
 			// Grafana refuses a second folder with the same title in one
 			// place; say which folder is in the way and what to set.
 			if other, err2 := c.titleTaken(ctx, f); err2 == nil && other.UID != "" {
-				return Folder{}, fmt.Errorf("%w; %s", err, other.conflictHint(f))
+				return Folder{}, fmt.Errorf("%w; %s", err, other.conflictHint())
 			}
 		}
 		return Folder{}, opError(op, err)
@@ -239,8 +239,8 @@ func (c *Client) titleTaken(ctx context.Context, f Folder) (Folder, error) {
 }
 
 // conflictHint says what to set when folder other (which exists) keeps
-// wanted from being created.
-func (other Folder) conflictHint(wanted Folder) string {
+// the wanted one from being created.
+func (other Folder) conflictHint() string {
 	return fmt.Sprintf("a root folder titled %q already exists with uid %q: set grafana.folder_uid: %s (or --grafana.folder-uid %s) to provision into it, or grafana.folder to another title",
 		other.Title, other.UID, other.UID, other.UID)
 }

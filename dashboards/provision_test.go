@@ -631,7 +631,7 @@ func TestSaveAnswerWithoutBody(t *testing.T) {
 // TestCheckReportsBrokenHealthAnswer: a cut-short answer is Grafana
 // answering badly, not Grafana being unreachable.
 func TestCheckReportsBrokenHealthAnswer(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"database": "o`)
 	}))

@@ -178,7 +178,7 @@ func TestRunPushFailureKeepsTheResult(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 	var why []string
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for line := range strings.SplitSeq(stderr.String(), "\n") {
 		if strings.HasPrefix(line, "perf-exporter run: ") && strings.Contains(line, "remote write to http://127.0.0.1:1/api/v1/write: dial tcp") {
 			why = append(why, line)
 		}

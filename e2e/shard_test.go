@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -78,9 +79,7 @@ func TestShardAcrossThreeReplicas(t *testing.T) {
 		t.Errorf("skipped runs: %v", skipped)
 	}
 	shard3 := map[string]string{}
-	for p, s := range queryLabelPair(t, prom, `perf_profile_info`, "profile", "shard") {
-		shard3[p] = s
-	}
+	maps.Copy(shard3, queryLabelPair(t, prom, `perf_profile_info`, "profile", "shard"))
 	perShard := map[string]int{}
 	for _, s := range shard3 {
 		perShard[s]++

@@ -77,7 +77,7 @@ func sample(t *testing.T, exposition, series string) float64 {
 
 func grepLines(text, substr string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.Contains(l, substr) {
 			out = append(out, l)
 		}

@@ -33,14 +33,12 @@ func (e *Environment) Check(ctx context.Context) []CheckResult {
 	results := make([]CheckResult, len(sources))
 	var wg sync.WaitGroup
 	for i, s := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i] = e.checkSource(ctx, s)
 			if ctx.Err() == nil { // a caller that went away says nothing about the server
 				e.record(s.name, results[i].Reason, results[i].Error)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return results

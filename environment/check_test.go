@@ -54,7 +54,7 @@ func TestCheck(t *testing.T) {
 	if !strings.HasPrefix(secure, "https://") {
 		t.Fatalf("StartPrometheus with tls_server_config returned %s, want https", secure)
 	}
-	forbidding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	forbidding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "RBAC: access denied", http.StatusForbidden)
 	}))
 	t.Cleanup(forbidding.Close)
@@ -148,7 +148,7 @@ prometheus:
 // many runs meet it, and perf_prometheus_up is 0.
 func TestHangingPrometheus(t *testing.T) {
 	release := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hanging := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,9 +131,9 @@ func leLess(a, b string) bool {
 	if a == "+Inf" || b == "+Inf" {
 		return b == "+Inf" && a != "+Inf"
 	}
-	var x, y float64
-	fmt.Sscan(a, &x)
-	fmt.Sscan(b, &y)
+	// The fake's own bucket bounds: always numbers.
+	x, _ := strconv.ParseFloat(a, 64)
+	y, _ := strconv.ParseFloat(b, 64)
 	return x < y
 }
 

@@ -83,8 +83,7 @@ func classify(err error, status int) Reason {
 	case status != 0 && (status < 200 || status > 299):
 		return ReasonHTTP
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
 		return ReasonDNS
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {

@@ -2,6 +2,7 @@ package environment
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -50,9 +51,7 @@ func Expand(template string, vars map[string]string) (string, error) {
 // the kube-state-metrics name of the pod label.
 func templateVars(profileVars map[string]string, rateInterval time.Duration) map[string]string {
 	vars := DefaultVars()
-	for k, v := range profileVars {
-		vars[k] = v
-	}
+	maps.Copy(vars, profileVars)
 	vars[VarRateInterval] = model.Duration(rateInterval).String()
 	vars[VarKubePodLabel] = kubePodLabel(vars[VarPodLabel])
 	return vars
@@ -85,9 +84,6 @@ func kubePodLabel(key string) string {
 // shorter than that leaves such a query without data, and the error says
 // so. It is whole milliseconds, PromQL's resolution.
 func rateInterval(scrape, spacing, window time.Duration) time.Duration {
-	ri := max(4*scrape, 2*spacing)
-	if window < ri {
-		ri = window
-	}
+	ri := min(window, max(4*scrape, 2*spacing))
 	return ri.Truncate(time.Millisecond)
 }

@@ -75,11 +75,9 @@ func (e *Environment) Evaluate(ctx context.Context, p config.Profile, start, end
 
 	var wg sync.WaitGroup
 	for src, idx := range bySource {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			e.evaluateSource(ctx, src, plan, idx, values, from, to)
-		}()
+		})
 	}
 	wg.Wait()
 
@@ -171,19 +169,17 @@ func (e *Environment) evaluateSource(ctx context.Context, src *source, plan []pl
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, queriesPerSource)
 	for _, i := range idx {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			avg, max, reason, err := e.queryWindow(qctx, src, plan[i].query, from, to, plan[i].ri)
+			avg, peak, reason, err := e.queryWindow(qctx, src, plan[i].query, from, to, plan[i].ri)
 			if err != nil {
 				values[i].Error = fmt.Sprintf("prometheus %q: %s", src.name, err)
 				plan[i].reason = reason
 				return
 			}
-			values[i].Avg, values[i].Max = avg, max
-		}()
+			values[i].Avg, values[i].Max = avg, peak
+		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -221,7 +217,7 @@ func windowRange(from, to time.Time, step, ri time.Duration) v1.Range {
 
 // queryWindow runs one range query over [from, to] and reduces its single
 // series to the mean and the maximum of its points.
-func (e *Environment) queryWindow(ctx context.Context, src *source, query string, from, to time.Time, ri time.Duration) (avg, max float64, _ Reason, _ error) {
+func (e *Environment) queryWindow(ctx context.Context, src *source, query string, from, to time.Time, ri time.Duration) (avg, peak float64, _ Reason, _ error) {
 	r := windowRange(from, to, src.scrapeInterval, ri)
 	rec := &statusRecorder{}
 	api, err := src.api(rec)
@@ -244,7 +240,7 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 	default:
 		return 0, 0, ReasonQuery, fmt.Errorf("the query returned %d series; it must return one: aggregate it with sum, avg or max", len(matrix))
 	}
-	n, sum, min, max := 0, 0.0, math.Inf(1), math.Inf(-1)
+	n, sum, lo, hi := 0, 0.0, math.Inf(1), math.Inf(-1)
 	for _, sp := range matrix[0].Values {
 		v := float64(sp.Value)
 		// NaN (a quantile of no requests) and infinities are not values
@@ -254,12 +250,12 @@ func (e *Environment) queryWindow(ctx context.Context, src *source, query string
 		}
 		n++
 		sum += v
-		min, max = math.Min(min, v), math.Max(max, v)
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
 	if n == 0 {
 		return 0, 0, ReasonNoData, errors.New("no data in the window: every point was NaN or infinite (e.g. a quantile with no requests)")
 	}
 	// The mean of equal points can differ from them in the last bit;
 	// keep it between the smallest and the largest, where it belongs.
-	return math.Min(math.Max(sum/float64(n), min), max), max, "", nil
+	return math.Min(math.Max(sum/float64(n), lo), hi), hi, "", nil
 }

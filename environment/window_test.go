@@ -230,7 +230,7 @@ profiles:
 		"unset_var":      {"second", "${nope}"},
 		"default_source": {"first", "refused"},
 	}
-	for run := 0; run < 2; run++ {
+	for range 2 {
 		values := env.Evaluate(context.Background(), cfg.Profiles[0], end.Add(-5*time.Second), end)
 		logValues(t, end.Add(-5*time.Second), end, values)
 		if len(values) != len(want) {

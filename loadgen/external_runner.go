@@ -39,8 +39,7 @@ func (e *missingEngineError) Error() string {
 	}
 	if e.cause != nil && !errors.Is(e.cause, exec.ErrNotFound) && !errors.Is(e.cause, os.ErrNotExist) {
 		cause := e.cause
-		var execErr *exec.Error
-		if errors.As(cause, &execErr) {
+		if execErr, ok := errors.AsType[*exec.Error](cause); ok {
 			cause = execErr.Err // without exec's repetition of the path
 		}
 		where = fmt.Sprintf("cannot run %q: %v", e.path, cause)
@@ -161,7 +160,7 @@ func (t externalTool) run(ctx context.Context) externalRun {
 		case <-grace.C:
 			t.logger.Warn("external engine did not stop after SIGINT; killing it", "engine", t.engine, "grace", t.grace)
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+			<-done //nolint:errcheck // killed: the error below says why
 			return finish(fmt.Errorf("did not stop within %s of SIGINT and was killed", t.grace), true)
 		}
 	}

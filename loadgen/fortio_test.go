@@ -121,7 +121,7 @@ func TestFortioMaxSpeedHasNoSendLateness(t *testing.T) {
 // the stall itself about half the time.
 func TestFortioCorrectedLatencyShowsStalls(t *testing.T) {
 	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		if n.Add(1)%200 == 100 {
 			time.Sleep(time.Second)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"fortio.org/fortio/periodic"
 	"fortio.org/fortio/stats"
+
 	"github.com/perf-exporter/perf-exporter/result"
 )
 

@@ -396,7 +396,7 @@ func jsonObject(data []byte) ([]byte, error) {
 func dropTrailingCommas(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	inString, escaped := false, false
-	for i := 0; i < len(b); i++ {
+	for i := range b {
 		c := b[i]
 		if inString {
 			out = append(out, c)

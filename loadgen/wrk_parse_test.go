@@ -174,7 +174,7 @@ func TestParseWrkSamples(t *testing.T) {
 		},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			flavour := strings.Split(tc.file, "/")[0]
+			flavour, _, _ := strings.Cut(tc.file, "/")
 			r, err := parseWrk(readTestdata(t, tc.file), flavour, config.DefaultPercentiles)
 			if err != nil {
 				t.Fatal(err)

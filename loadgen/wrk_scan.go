@@ -336,7 +336,7 @@ func (s *wrkScanner) requestsPerSecond(line string) error {
 // "#[Max = 12.496, Total count = 39500]" (values in milliseconds).
 func (b *hdrBlock) readFooter(line string) error {
 	body := strings.TrimSuffix(strings.TrimPrefix(line, "#["), "]")
-	for _, part := range strings.Split(body, ",") {
+	for part := range strings.SplitSeq(body, ",") {
 		key, val, ok := strings.Cut(part, "=")
 		if !ok {
 			return fmt.Errorf("cannot read the histogram footer %q", line)

@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,9 +25,7 @@ func (g Pushgateway) Push(ctx context.Context, s *Series) error {
 	job := labels["job"]
 	delete(labels, "job")
 	grouping := map[string]string{"profile": s.Profile()}
-	for k, v := range labels {
-		grouping[k] = v
-	}
+	maps.Copy(grouping, labels)
 	p := push.New(g.URL, job).Client(g.Client).Gatherer(withoutLabels(s, grouping))
 	names := make([]string, 0, len(grouping))
 	for k := range grouping {

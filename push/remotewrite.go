@@ -52,8 +52,7 @@ func (w RemoteWriter) Write(ctx context.Context, s *Series, at time.Time) error 
 	httpReq.Header.Set("User-Agent", "perf-exporter")
 	resp, err := w.Client.Do(httpReq)
 	if err != nil {
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
+		if urlErr, ok := errors.AsType[*url.Error](err); ok {
 			err = urlErr.Err // the URL is said once, first
 		}
 		return fmt.Errorf("remote write to %s: %w", w.URL, err)

@@ -7,6 +7,7 @@ package push
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 
@@ -72,9 +73,7 @@ func NewSeries(p config.Profile, labels map[string]string) (*Series, error) {
 		return nil, err
 	}
 	all := map[string]string{"job": DefaultJob}
-	for k, v := range labels {
-		all[k] = v
-	}
+	maps.Copy(all, labels)
 	runs := collector.NewRuns()
 	// Every outcome starts at 0, as in the daemon: the first push (before
 	// the run) then lets increase() see this run's outcome.
@@ -105,9 +104,7 @@ func (s *Series) Gather() ([]*dto.MetricFamily, error) { return s.reg.Gather() }
 // Labels are the extra labels of every series, job included.
 func (s *Series) Labels() map[string]string {
 	out := make(map[string]string, len(s.labels))
-	for k, v := range s.labels {
-		out[k] = v
-	}
+	maps.Copy(out, s.labels)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"maps"
 	"strconv"
 	"time"
 
@@ -111,9 +112,7 @@ func NewDocument(r *Measurement, info DocumentInfo) *Document {
 		requested = strconv.FormatFloat(r.RequestedQPS, 'f', -1, 64)
 	}
 	codes := make(map[string]int64, len(r.Codes))
-	for code, n := range r.Codes {
-		codes[code] = n
-	}
+	maps.Copy(codes, r.Codes)
 	latency := r.Latency
 	if latency == nil {
 		latency = &stats.HistogramData{}

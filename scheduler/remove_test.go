@@ -25,7 +25,7 @@ type heldEngine struct {
 	release chan struct{}
 }
 
-func (e heldEngine) Run(ctx context.Context, _ config.Profile, obs result.Observer) (*result.Measurement, error) {
+func (e heldEngine) Run(_ context.Context, _ config.Profile, obs result.Observer) (*result.Measurement, error) {
 	if e.live {
 		obs.ObserveRequest(time.Millisecond, "200")
 	}

@@ -352,12 +352,12 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// jitter waits a random time up to max, or until ctx is done.
-func jitter(ctx context.Context, max time.Duration) {
-	if max <= 0 {
+// jitter waits a random time up to upTo, or until ctx is done.
+func jitter(ctx context.Context, upTo time.Duration) {
+	if upTo <= 0 {
 		return
 	}
-	t := time.NewTimer(rand.N(max))
+	t := time.NewTimer(rand.N(upTo))
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -72,11 +72,10 @@ func (nopObserver) ObserveRequest(time.Duration, string) {}
 // sleepEngine "runs" for the profile's duration, or until cancelled, and
 // notes how many runs overlap.
 type sleepEngine struct {
-	mu         sync.Mutex
-	active     int
-	maxActive  int
-	started    chan string
-	perProfile map[string]int
+	mu        sync.Mutex
+	active    int
+	maxActive int
+	started   chan string
 }
 
 func (e *sleepEngine) Run(ctx context.Context, p config.Profile, _ result.Observer) (*result.Measurement, error) {
@@ -129,7 +128,7 @@ profiles:
 		t.Fatal(err)
 	}
 	s.Start()
-	defer s.Stop(context.Background())
+	defer func() { _ = s.Stop(context.Background()) }()
 	testutil.WaitFor(t, 15*time.Second, "a skipped tick", func() bool { return rec.count("slow", result.OutcomeSkipped) >= 1 })
 	testutil.WaitFor(t, 15*time.Second, "a completed run", func() bool { return rec.count("slow", result.OutcomeSuccess) >= 1 })
 }
@@ -297,7 +296,7 @@ profiles:
 // slowEnvironment answers after release is closed.
 type slowEnvironment struct{ release chan struct{} }
 
-func (e slowEnvironment) Evaluate(ctx context.Context, p config.Profile, start, end time.Time) []result.EnvironmentValue {
+func (e slowEnvironment) Evaluate(ctx context.Context, _ config.Profile, _, _ time.Time) []result.EnvironmentValue {
 	select {
 	case <-e.release:
 	case <-ctx.Done():
@@ -364,7 +363,7 @@ profiles:
 `, token))); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop(context.Background())
+	defer func() { _ = s.Stop(context.Background()) }()
 	for _, want := range []string{"first", "rotated"} {
 		if err := os.WriteFile(token, []byte(want+"\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -403,13 +402,11 @@ profiles:
 		release := make(chan struct{})
 		for i := range callers {
 			ready.Add(1)
-			done.Add(1)
-			go func() {
-				defer done.Done()
+			done.Go(func() {
 				ready.Done()
 				<-release
 				errs[i] = s.RunNow("manual")
-			}()
+			})
 		}
 		ready.Wait()
 		close(release)
@@ -513,9 +510,9 @@ profiles:
 	}
 	s.Start()
 	testutil.WaitFor(t, 15*time.Second, "the run", func() bool { return rec.count("down", result.OutcomeFailure) >= 1 })
-	s.Stop(context.Background())
+	_ = s.Stop(context.Background())
 	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("log line %q: %v", l, err)
@@ -542,7 +539,7 @@ func TestSplitShareIsChecked(t *testing.T) {
 		Recorder: newFakeRecorder(),
 		Split:    3,
 	})
-	defer s.Stop(context.Background())
+	defer func() { _ = s.Stop(context.Background()) }()
 	cfg := testConfig(t, `
 profiles:
   - name: thin

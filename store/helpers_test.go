@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
+
 	"github.com/perf-exporter/perf-exporter/result"
 )
 

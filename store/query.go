@@ -10,8 +10,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // Summary is the part of a run's document that lists, charts and baselines

@@ -24,7 +24,7 @@ func bigDoc(id string, start time.Time) *result.Document {
 	// Random hex: documents are stored compressed, and this one must
 	// still take about 256 KiB.
 	noise := make([]byte, 256<<10)
-	rand.NewChaCha8([32]byte{1}).Read(noise)
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(noise) // never fails
 	doc.PerfExporter.Notes = []string{hex.EncodeToString(noise)}
 	return doc
 }

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"fortio.org/fortio/stats"
-	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 // AbortedByCrash is the Error of a run found in flight at start.

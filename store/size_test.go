@@ -62,13 +62,15 @@ func TestBytesPerStoredRun(t *testing.T) {
 	perRun := float64(blocks) / (profiles * kept)
 	st := s.db.Stats()
 	var docsN, docsLeafIn, docsLeafAlloc, idxLeafIn, idxLeafAlloc int
-	s.view(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
 		bs := tx.Bucket(bucketDocs).Stats()
 		docsN, docsLeafIn, docsLeafAlloc = bs.KeyN, bs.LeafInuse, bs.LeafAlloc
 		ps := tx.Bucket(bucketProfiles).Stats()
 		idxLeafIn, idxLeafAlloc = ps.LeafInuse, ps.LeafAlloc
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("free pages %d pending %d; docs %d: leaf inuse %d alloc %d; index leaf inuse %d alloc %d", st.FreePageN, st.PendingPageN, docsN, docsLeafIn, docsLeafAlloc, idxLeafIn, idxLeafAlloc)
 	t.Logf("%d runs kept: file %d bytes, %d on disk, %.0f bytes per run", profiles*kept, info.Size(), blocks, perRun)
 	if perRun > 2048 {

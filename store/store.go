@@ -148,8 +148,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			db.Close()
 		}
 	}
-	var corrupt *corruptError
-	if errors.As(err, &corrupt) {
+	if _, ok := errors.AsType[*corruptError](err); ok {
 		return nil, fmt.Errorf("%w; %s", err, repairHint)
 	}
 	if err != nil {

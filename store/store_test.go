@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perf-exporter/perf-exporter/result"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/perf-exporter/perf-exporter/result"
 )
 
 func TestDocumentIsRealistic(t *testing.T) {

@@ -242,7 +242,7 @@ func (r *run) serve(ctx context.Context, l net.Listener) error {
 		_ = r.http.Close()
 	}
 	<-grpcStopped
-	<-served // http.ErrServerClosed once Shutdown has begun
+	<-served //nolint:errcheck // http.ErrServerClosed once Shutdown has begun
 	r.log.Info("test target stopped", "addr", addr)
 	return nil
 }

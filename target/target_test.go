@@ -428,7 +428,7 @@ func TestStartErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Start(t.Context(), tc.addr, tc.opts)
 			if err == nil {
-				r.Wait()
+				_ = r.Wait()
 				t.Fatal("Start succeeded, want an error")
 			}
 			if !strings.HasPrefix(err.Error(), tc.wantErr) {

@@ -69,11 +69,11 @@ var statsLabels = []string{"min", "p50", "p90", "p99", "max", "avg"}
 // latency, a bar per run (Fortio's comparison).
 func newStatsBars(docs []*result.Document) *barChart {
 	values := make([][]barValue, len(statsLabels))
-	any := false
+	anyMeasured := false
 	for i, d := range docs {
 		h := d.DurationHistogram
 		measured := h != nil && h.Count > 0
-		any = any || measured
+		anyMeasured = anyMeasured || measured
 		for s, label := range statsLabels {
 			var v float64
 			ok := measured
@@ -94,7 +94,7 @@ func newStatsBars(docs []*result.Document) *barChart {
 				text: fmt.Sprintf("#%d %s %s", i+1, label, formatLatency(v))})
 		}
 	}
-	if !any {
+	if !anyMeasured {
 		return nil
 	}
 	return newBarChart(statsLabels, values, formatLatency)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"math"
 	"net"
 	"strconv"
@@ -26,13 +25,12 @@ import (
 // left of 10 ms.
 func TestLogAxesOfARealRun(t *testing.T) {
 	chromium := testutil.Tool(t, "chromium")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go target.New(target.Options{}).Serve(ctx, l)
+	go func() { _ = target.New(target.Options{}).Serve(ctx, l) }() // ends with the test
 
 	p := config.Profile{Name: "real", Schedule: "@every 1m", Target: config.Target{URL: "http://" + l.Addr().String() + "/echo?delay=10ms"}}
 	p.Load.QPS, p.Load.Connections, p.Load.Duration = 40, 2, config.Duration(2*time.Second)

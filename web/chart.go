@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,20 +33,20 @@ type tick struct {
 	Label string
 }
 
-// niceScale returns the top of an axis from 0 that shows max, and its
+// niceScale returns the top of an axis from 0 that shows largest, and its
 // ticks: about n steps of 1, 2 or 5 times a power of ten.
-func niceScale(max float64, n int) (top, step float64) {
-	if !(max > 0) || math.IsInf(max, 0) {
-		max = 1
+func niceScale(largest float64, n int) (top, step float64) {
+	if !(largest > 0) || math.IsInf(largest, 0) {
+		largest = 1
 	}
-	raw := max / float64(n)
+	raw := largest / float64(n)
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
 	for _, m := range []float64{1, 2, 5, 10} {
 		if step = m * mag; step >= raw {
 			break
 		}
 	}
-	return math.Ceil(max/step-1e-9) * step, step
+	return math.Ceil(largest/step-1e-9) * step, step
 }
 
 // yTicks labels a latency axis (seconds) in milliseconds.
@@ -148,8 +149,7 @@ func newLatencyChart(runs []ResultView, baseline map[string]float64, baselineRun
 	c.XTicks = timeTicks(oldest, newest, c.x)
 
 	lines := make([][]string, len(chartedSeries))
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
+	for _, r := range slices.Backward(runs) {
 		pt := chartPoint{RunID: r.RunID, Outcome: r.Outcome, X: c.x(r.Start)}
 		var desc []string
 		for j, p := range chartedSeries {
@@ -215,22 +215,6 @@ func timeTicks(oldest, newest time.Time, x func(time.Time) float64) []tick {
 	for i := 0; i <= n; i++ {
 		t := oldest.Add(span * time.Duration(i) / n)
 		out = append(out, tick{Pos: x(t), Label: t.UTC().Format(layout)})
-	}
-	return out
-}
-
-// spreadLabels drops labels that would overlap the one before them
-// (minGap apart, in viewBox units), always keeping the last.
-func spreadLabels(ts []tick, minGap float64) []tick {
-	var out []tick
-	for i, t := range ts {
-		if len(out) > 0 && t.Pos-out[len(out)-1].Pos < minGap {
-			if i != len(ts)-1 {
-				continue
-			}
-			out = out[:len(out)-1]
-		}
-		out = append(out, t)
 	}
 	return out
 }

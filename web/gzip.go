@@ -69,7 +69,7 @@ func (g *gzipResponse) Write(p []byte) (int, error) {
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
 func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
+	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			q := strings.ReplaceAll(params, " ", "")

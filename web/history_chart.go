@@ -46,8 +46,7 @@ func newSeriesChart(title string, runs []ResultView, value, requested func(Resul
 	c.x = timeScale(c.plot, runs[len(runs)-1].Start, runs[0].Start)
 	c.XTicks = timeTicks(runs[len(runs)-1].Start, runs[0].Start, c.x)
 	var line, asked []string
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
+	for _, r := range slices.Backward(runs) {
 		x, y := c.x(r.Start), c.y(value(r), top)
 		line = append(line, fmt.Sprintf("%g,%g", x, y))
 		c.Dots = append(c.Dots, pointMark{Class: r.Outcome, Y: y})

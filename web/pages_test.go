@@ -7,16 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // node helpers over a parsed page.
@@ -65,12 +66,7 @@ func hasAttr(name string) func(*html.Node) bool {
 func hasClass(class string) func(*html.Node) bool {
 	return func(n *html.Node) bool {
 		v, _ := attr(n, "class")
-		for _, c := range strings.Fields(v) {
-			if c == class {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(strings.Fields(v), class)
 	}
 }
 

@@ -106,9 +106,9 @@ func (a axis) latencyTicks() []tick {
 	return out
 }
 
-// niceStep is the step of niceScale(max, n).
-func niceStep(max float64, n int) float64 {
-	_, step := niceScale(max, n)
+// niceStep is the step of niceScale(largest, n).
+func niceStep(largest float64, n int) float64 {
+	_, step := niceScale(largest, n)
 	return step
 }
 

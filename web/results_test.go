@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fortio.org/fortio/fhttp"
+
 	"github.com/perf-exporter/perf-exporter/result"
 )
 
@@ -278,15 +279,13 @@ func TestCompareResults(t *testing.T) {
 		}
 		p99a, _ := documentPercentile(base, 99)
 		p99b, _ := documentPercentile(other, 99)
-		checkRow(t, rows["latency_seconds/99/"], []*float64{&p99a, &p99b, nil}, []*float64{ptr(0), ptr((p99b - p99a) / p99a), nil})
-		checkRow(t, rows["achieved_rps//"], []*float64{&base.ActualQPS, &other.ActualQPS, ptr(0)}, []*float64{ptr(0), ptr(1.5/2 - 1), ptr(-1)})
-		checkRow(t, rows["environment_value/nodes/cpu_busy"], []*float64{ptr(0.5), ptr(0.6), nil}, []*float64{ptr(0), ptr(0.2), nil})
+		checkRow(t, rows["latency_seconds/99/"], []*float64{&p99a, &p99b, nil}, []*float64{new(0.0), new((p99b - p99a) / p99a), nil})
+		checkRow(t, rows["achieved_rps//"], []*float64{&base.ActualQPS, &other.ActualQPS, new(0.0)}, []*float64{new(0.0), new(1.5/2 - 1), new(-1.0)})
+		checkRow(t, rows["environment_value/nodes/cpu_busy"], []*float64{new(0.5), new(0.6), nil}, []*float64{new(0.0), new(0.2), nil})
 		// A value the base run lacks has no change to show.
-		checkRow(t, rows["environment_value/nodes/load1"], []*float64{nil, ptr(2), nil}, []*float64{nil, nil, nil})
+		checkRow(t, rows["environment_value/nodes/load1"], []*float64{nil, new(2.0), nil}, []*float64{nil, nil, nil})
 	}
 }
-
-func ptr(v float64) *float64 { return &v }
 
 func checkRow(t *testing.T, row ComparedValue, values, change []*float64) {
 	t.Helper()
@@ -325,12 +324,12 @@ func TestRelativeChange(t *testing.T) {
 		base, x *float64
 		want    *float64
 	}{
-		{ptr(2), ptr(3), ptr(0.5)},
-		{ptr(2), ptr(1), ptr(-0.5)},
-		{ptr(0), ptr(0), ptr(0)},
-		{ptr(0), ptr(1), nil}, // infinitely more: no number
-		{nil, ptr(1), nil},
-		{ptr(1), nil, nil},
+		{new(2.0), new(3.0), new(0.5)},
+		{new(2.0), new(1.0), new(-0.5)},
+		{new(0.0), new(0.0), new(0.0)},
+		{new(0.0), new(1.0), nil}, // infinitely more: no number
+		{nil, new(1.0), nil},
+		{new(1.0), nil, nil},
 	} {
 		got := relativeChange(tc.base, tc.x)
 		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
@@ -359,7 +358,7 @@ func TestCompareFromZero(t *testing.T) {
 	for _, row := range c.Values {
 		if row.Metric == "achieved_rps" {
 			up := 99.9
-			checkRow(t, row, []*float64{ptr(0), ptr(0), &up}, []*float64{ptr(0), ptr(0), nil})
+			checkRow(t, row, []*float64{new(0.0), new(0.0), &up}, []*float64{new(0.0), new(0.0), nil})
 			return
 		}
 	}

@@ -101,21 +101,21 @@ func (h *Handler) routes() {
 			promhttp.HandlerOpts{ErrorLog: slogErrorLog{o.Logger}, DisableCompression: true})))
 	}
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("Healthy\n"))
+		_, _ = w.Write([]byte("Healthy\n")) // a failed write is a client gone
 	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if o.Ready != nil && !o.Ready.Load() {
 			http.Error(w, "Not ready: starting up", http.StatusServiceUnavailable)
 			return
 		}
-		w.Write([]byte("Ready\n"))
+		_, _ = w.Write([]byte("Ready\n"))
 	})
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
 		if err := o.Reload(); err != nil {
 			http.Error(w, "reload failed, the previous config stays in force:\n"+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Write([]byte("Reloaded\n"))
+		_, _ = w.Write([]byte("Reloaded\n"))
 	})
 	mux.HandleFunc("GET /api/v1/profiles", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, profileViews(o.Profiles.Statuses()))

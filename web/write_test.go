@@ -225,7 +225,7 @@ func (acceptingChanges) BaselineWindow(context.Context, string) (time.Time, time
 func (acceptingChanges) Changes(context.Context, string) ([]regression.Change, error) {
 	return nil, nil
 }
-func (c acceptingChanges) Accept(_ context.Context, profile, id string) (regression.Change, error) {
+func (c acceptingChanges) Accept(_ context.Context, _, id string) (regression.Change, error) {
 	c.accepted.Add(1)
 	return regression.Change{ID: id, Status: "accepted"}, nil
 }

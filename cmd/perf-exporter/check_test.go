@@ -38,7 +38,9 @@ func TestCheckConfigSaysHowManyProfiles(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("profiles:\n  - {name: a, schedule: nope, target: {url: \"http://127.0.0.1:1/\"}}\n"), 0o600)
+	if err := os.WriteFile(bad, []byte("profiles:\n  - {name: a, schedule: nope, target: {url: \"http://127.0.0.1:1/\"}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code := checkConfig(bad, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "bad.yaml:2") || stdout.Len() != 0 {
 		t.Errorf("bad config: exit %d, stdout %q, stderr %q; want 1 and the problem with file:line", code, stdout.String(), stderr.String())
 	}

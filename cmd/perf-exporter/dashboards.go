@@ -376,7 +376,7 @@ func (a *listArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Write
 }
 
 // errProblems makes check grafana exit 1 after printing its findings.
-var errProblems = errors.New("Grafana is not ready for provisioning (see the problems above)")
+var errProblems = errors.New("Grafana is not ready for provisioning (see the problems above)") //nolint:staticcheck // ST1005: Grafana is a name
 
 type checkGrafanaArgs struct{ grafana *grafanaFlags }
 

@@ -164,7 +164,7 @@ func TestDashboardsCLI(t *testing.T) {
 // collapse turns tabwriter's padding into single spaces.
 func collapse(s string) string {
 	var lines []string
-	for _, l := range strings.Split(s, "\n") {
+	for l := range strings.SplitSeq(s, "\n") {
 		lines = append(lines, strings.Join(strings.Fields(l), " "))
 	}
 	return strings.Join(lines, "\n")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -322,10 +323,8 @@ func appendPercentile(list []float64, key string) []float64 {
 	if _, err := fmt.Sscanf(key, "%g", &f); err != nil {
 		return list // validation reports the bad key
 	}
-	for _, x := range list {
-		if x == f {
-			return list
-		}
+	if slices.Contains(list, f) {
+		return list
 	}
 	return append(list, f)
 }

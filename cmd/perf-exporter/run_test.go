@@ -37,7 +37,7 @@ func (savedDocs) BaselineWithin(context.Context, string, int, time.Time, time.Ti
 // fields, for a completed run and for one the engine returned nothing for
 // (a name that does not resolve). Times, ids and measured values differ.
 func TestCLIAndScheduledRunsFillTheSameFields(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(target.Close)
 	for _, tc := range []struct{ name, url, outcome string }{
 		{"completed", target.URL + "/ok", result.OutcomeSuccess},

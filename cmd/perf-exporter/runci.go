@@ -204,15 +204,13 @@ func (p *pushers) ObserveRequest(latency time.Duration, code string) {
 // remote write, every interval. A push that fails during the run is
 // reported and the run goes on: the final push decides the exit status.
 func (p *pushers) start(ctx context.Context, warn io.Writer) {
-	if err := p.push(ctx, true); err != nil {
+	if err := p.push(ctx); err != nil {
 		fmt.Fprintf(warn, "perf-exporter run: warning: %v\n", err)
 	}
 	if p.remote == nil || p.interval <= 0 {
 		return
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.wg.Go(func() {
 		tick := time.NewTicker(p.interval)
 		defer tick.Stop()
 		for {
@@ -227,17 +225,17 @@ func (p *pushers) start(ctx context.Context, warn io.Writer) {
 				}
 			}
 		}
-	}()
+	})
 }
 
 // finish stops the interval pushes and pushes the run's final series.
 func (p *pushers) finish(ctx context.Context) error {
 	close(p.stop)
 	p.wg.Wait()
-	return p.push(ctx, false)
+	return p.push(ctx)
 }
 
-func (p *pushers) push(ctx context.Context, first bool) error {
+func (p *pushers) push(ctx context.Context) error {
 	var errs []string
 	if p.remote != nil {
 		if err := p.pushRemote(ctx); err != nil {

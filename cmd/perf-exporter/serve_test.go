@@ -110,7 +110,7 @@ func fakePrometheus(t *testing.T) string {
 // answers the environment's connection check of every source as JSON, in
 // config order and with each failure's reason; other methods get 405.
 func TestPrometheusCheckAPI(t *testing.T) {
-	forbidding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	forbidding := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "RBAC: access denied", http.StatusForbidden)
 	}))
 	t.Cleanup(forbidding.Close)
@@ -153,7 +153,7 @@ prometheus:
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, post.Body)
+	_, _ = io.Copy(io.Discard, post.Body) // drained only to reuse the connection
 	post.Body.Close()
 	if post.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %s, want 405", post.Status)
@@ -193,19 +193,17 @@ profiles:
 	var wg sync.WaitGroup
 	release := make(chan struct{})
 	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-release
 			resp, err := http.Post(d.url+"/api/v1/profiles/manual/run", "", nil)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body) // drained only to reuse the connection
 			resp.Body.Close()
 			statuses[i] = resp.StatusCode
-		}()
+		})
 	}
 	close(release)
 	wg.Wait()

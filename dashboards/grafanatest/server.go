@@ -149,8 +149,8 @@ func New(t testing.TB, opts Options) *Server {
 	s := &Server{opts: opts, orgs: map[int64]*orgStore{}, healthy: true}
 	s.Server = httptest.NewUnstartedServer(s.routes())
 	if opts.Listener != nil {
-		s.Server.Listener.Close()
-		s.Server.Listener = opts.Listener
+		s.Listener.Close()
+		s.Listener = opts.Listener
 	}
 	if opts.TLS != nil {
 		s.Server.TLS = opts.TLS
@@ -302,7 +302,7 @@ func (s *Server) routes() http.Handler {
 	for _, r := range s.table() {
 		mux.HandleFunc(r.pattern, r.handler)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,9 +64,7 @@ func doRaw(t *testing.T, s *Server, method, path, tok string, body any) (int, []
 
 func save(dash map[string]any, extra map[string]any) map[string]any {
 	body := map[string]any{"dashboard": dash}
-	for k, v := range extra {
-		body[k] = v
-	}
+	maps.Copy(body, extra)
 	return body
 }
 
@@ -232,7 +231,7 @@ func TestAuth(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"none", func(r *http.Request) {}, 401, "Unauthorized"},
+		{"none", func(*http.Request) {}, 401, "Unauthorized"},
 		{"bad token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, 401, "Invalid API key"},
 		{"org mismatch", func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+token)

@@ -24,11 +24,11 @@ func repoRoot(t *testing.T) string {
 // modFile through GOFLAGS=-modfile.
 func tidyCheck(t *testing.T, root, modFile string) (string, error) {
 	t.Helper()
-	make, err := exec.LookPath("make")
+	makeBin, err := exec.LookPath("make")
 	if err != nil {
 		t.Skipf("make not found: %v", err)
 	}
-	cmd := exec.Command(make, "-s", "tidy-check")
+	cmd := exec.Command(makeBin, "-s", "tidy-check")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOFLAGS=-modfile="+modFile, "GOTOOLCHAIN=local")
 	out, err := cmd.CombinedOutput()

@@ -45,9 +45,9 @@ func StartProcess(t testing.TB, bin string, args ...string) *Process {
 	}
 	go func() { p.err = p.Cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
+		err := p.Stop(10 * time.Second)
 		if t.Failed() {
-			t.Logf("output of %s %s:\n%s", filepath.Base(bin), strings.Join(args, " "), p.Output())
+			t.Logf("output of %s %s (exit: %v):\n%s", filepath.Base(bin), strings.Join(args, " "), err, p.Output())
 		}
 	})
 	return p
@@ -87,7 +87,7 @@ func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body) // drained only to reuse the connection
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return

@@ -124,7 +124,7 @@ func httpProbe(client *http.Client, path, username, password string) func(ctx co
 func startServer(t testing.TB, bin string, args []string, scheme string, probe func(ctx context.Context, base string) error) string {
 	t.Helper()
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	for range 3 {
 		addr := FreeAddr(t)
 		base := scheme + "://" + addr
 		out := &SyncBuffer{}
@@ -213,7 +213,7 @@ func prometheusConfig(t testing.TB, opts PrometheusOptions) string {
 	fmt.Fprintf(&doc, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\n", interval, interval)
 	if scrape != "" {
 		doc.WriteString("scrape_configs:\n")
-		for _, line := range strings.Split(strings.TrimRight(scrape, "\n"), "\n") {
+		for line := range strings.SplitSeq(strings.TrimRight(scrape, "\n"), "\n") {
 			doc.WriteString("  " + line + "\n")
 		}
 	}

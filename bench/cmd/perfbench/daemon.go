@@ -116,7 +116,7 @@ func (d *daemon) exposition(ctx context.Context) (string, error) {
 // sumSeries adds the values of every sample of a metric in an exposition.
 func sumSeries(exposition, metric string) float64 {
 	var sum float64
-	for _, line := range strings.Split(exposition, "\n") {
+	for line := range strings.SplitSeq(exposition, "\n") {
 		if !strings.HasPrefix(line, metric) {
 			continue
 		}
@@ -553,7 +553,7 @@ and is page cache the kernel can reclaim; the anonymous part is the process's ow
 // sumResult adds perf_runs_total over profiles for one result.
 func sumResult(exposition, result string) float64 {
 	var sum float64
-	for _, line := range strings.Split(exposition, "\n") {
+	for line := range strings.SplitSeq(exposition, "\n") {
 		if strings.HasPrefix(line, "perf_runs_total{") && strings.Contains(line, `result="`+result+`"`) {
 			if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
 				sum += v

@@ -118,7 +118,7 @@ func formatMetric(v float64, unit string) string {
 
 func parseGoBench(out string) map[string]goBench {
 	results := map[string]goBench{}
-	for _, line := range strings.Split(out, "\n") {
+	for line := range strings.SplitSeq(out, "\n") {
 		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
 		if m == nil {
 			continue

@@ -76,7 +76,7 @@ func suiteCommand(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	for _, s := range strings.Split(sections, ",") {
+	for s := range strings.SplitSeq(sections, ",") {
 		if !slices.Contains(allSections, s) {
 			fmt.Fprintf(os.Stderr, "perfbench: unknown section %q in -sections; known: %s\n", s, strings.Join(allSections, ","))
 			return 2

@@ -147,7 +147,7 @@ func parsePprofTop(out string, groups []cpuGroup) (cpuShares, error) {
 		total /= 1000
 	}
 	s.sampled = time.Duration(total * float64(time.Second))
-	for _, line := range strings.Split(out, "\n") {
+	for line := range strings.SplitSeq(out, "\n") {
 		fields := strings.Fields(line)
 		if len(fields) < 6 || !strings.HasSuffix(fields[4], "%") {
 			continue

@@ -82,10 +82,10 @@ func (p *process) pid() int { return p.cmd.Process.Pid }
 func (p *process) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.done: //nolint:errcheck // asked to stop: how it exited says nothing
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		<-p.done //nolint:errcheck // killed: the exit error is known
 	}
 }
 

@@ -107,11 +107,12 @@ func benchThroughput(ctx context.Context, o options, b binaries, t *target, rep 
 			cells[c.name] = fmt.Sprintf("%.0f (%.1f µs CPU/req)", r.rps, r.cpuPerRequest())
 			logf("round %d %-20s %8.0f req/s  client CPU %.1f µs/req", round+1, c.name, r.rps, r.cpuPerRequest())
 		}
-		row := fmt.Sprintf("| %d |", round+1)
+		var row strings.Builder
+		fmt.Fprintf(&row, "| %d |", round+1)
 		for _, c := range contenders {
-			row += " " + cells[c.name] + " |"
+			row.WriteString(" " + cells[c.name] + " |")
 		}
-		lines = append(lines, row)
+		lines = append(lines, row.String())
 	}
 	med := func(name string) (rps, cpu float64) {
 		var rs, cs []float64

@@ -199,8 +199,8 @@ func TestSchemaConfigSectionsMatchConfigPackage(t *testing.T) {
 	}
 	var inGo []string
 	ct := reflect.TypeFor[config.Config]()
-	for i := range ct.NumField() {
-		name, _, _ := strings.Cut(ct.Field(i).Tag.Get("yaml"), ",")
+	for field := range ct.Fields() {
+		name, _, _ := strings.Cut(field.Tag.Get("yaml"), ",")
 		if name != "" && name != "-" {
 			inGo = append(inGo, name)
 		}
@@ -594,7 +594,7 @@ func TestSecretsOnlyInSecrets(t *testing.T) {
 			// The value, its base64, and each line of a multi-line one (a PEM
 			// block re-indented into YAML would not match as a whole).
 			forms := []string{v, base64.StdEncoding.EncodeToString([]byte(v))}
-			for _, line := range strings.Split(v, "\n") {
+			for line := range strings.SplitSeq(v, "\n") {
 				if line = strings.TrimSpace(line); len(line) >= 16 {
 					forms = append(forms, line)
 				}

@@ -128,8 +128,7 @@ func TestSchemaSecurityContextsAreKubernetes(t *testing.T) {
 		for k := range o.Properties {
 			inSchema = append(inSchema, k)
 		}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
+		for f := range typ.Fields() {
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			inGo = append(inGo, name)
 			ft := f.Type
