@@ -10,6 +10,9 @@ VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
+# golangci-lint: from PATH, else where go install puts it (CI installs this version).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT ?= $(or $(shell command -v golangci-lint 2>/dev/null),$(wildcard $(shell $(GO) env GOPATH)/bin/golangci-lint))
 
 .PHONY: all build run test lint tidy-check bench bench-go fuzz screenshots clean
 
@@ -23,10 +26,12 @@ build:
 run: build
 	./$(BIN) $(RUN_ARGS)
 
-## lint: go.mod and go.sum tidy, go vet and gofmt
+## lint: go.mod and go.sum tidy, go vet, gofmt and golangci-lint (.golangci.yml)
 lint: tidy-check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@[ -n "$(GOLANGCI_LINT)" ] || { echo "golangci-lint not found in PATH or $$($(GO) env GOPATH)/bin; install it: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)"; exit 1; }
+	$(GOLANGCI_LINT) run ./...
 
 ## tidy-check: fail when `go mod tidy` would change go.mod or go.sum (prints the diff)
 tidy-check:
