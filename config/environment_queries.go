@@ -2,9 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -32,11 +32,7 @@ var promql = parser.NewParser(parser.Options{EnableExperimentalFunctions: true, 
 // run, where they only warned: each query parses as PromQL, and each
 // profile that uses it defines every ${variable} it names.
 func (v *validator) environmentQueries(c *Config) {
-	names := make([]string, 0, len(c.EnvironmentSets))
-	for name := range c.EnvironmentSets {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(c.EnvironmentSets))
 	for _, set := range names {
 		for i, q := range c.EnvironmentSets[set] {
 			if q.Query == "" {

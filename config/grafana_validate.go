@@ -2,10 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	promconfig "github.com/prometheus/common/config"
@@ -78,11 +78,7 @@ func CheckGrafana(g *Grafana, needURL bool) []GrafanaProblem {
 		problem(fmt.Sprintf("grafana.datasource_uid %q must be 1 to 40 letters, digits, '-' or '_'", g.DatasourceUID), "datasource_uid")
 	}
 	out = append(out, checkGrafanaAnnotations(g.Annotations)...)
-	names := make([]string, 0, len(g.Boards))
-	for name := range g.Boards {
-		names = append(names, name)
-	}
-	sort.Strings(names) // report in a stable order; Parse sorts by line anyway
+	names := slices.Sorted(maps.Keys(g.Boards)) // report in a stable order; Parse sorts by line anyway
 	for _, name := range names {
 		for _, p := range checkGrafanaBoard(name, g.Boards[name]) {
 			out = append(out, GrafanaProblem{Path: append([]any{"boards", name}, p.Path...), Msg: p.Msg})

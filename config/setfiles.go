@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -76,11 +77,7 @@ func (c *Config) includeSetFiles(configFile string, root *yaml.Node) (map[string
 		c.included = append(c.included, includedFile{path: file, data: data})
 		sets, fileRoot, ferrs := decodeSetFile(file, data)
 		errs = append(errs, ferrs...)
-		names := make([]string, 0, len(sets))
-		for name := range sets {
-			names = append(names, name)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(sets))
 		for _, name := range names {
 			line := lineOf(fileRoot, path(name))
 			if prev, ok := origins[name]; ok {

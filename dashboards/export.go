@@ -3,11 +3,12 @@ package dashboards
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -102,11 +103,7 @@ func Export(dir string, boards []Board, o ExportOptions) ([]string, error) {
 			return nil, err
 		}
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(files))
 	var written []string
 	for _, name := range names {
 		target := filepath.Join(dir, filepath.FromSlash(name))

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,11 +35,7 @@ func Expand(template string, vars map[string]string) (string, error) {
 		return labelValueEscaper.Replace(v)
 	})
 	if len(missing) > 0 {
-		known := make([]string, 0, len(vars))
-		for k := range vars {
-			known = append(known, k)
-		}
-		sort.Strings(known)
+		known := slices.Sorted(maps.Keys(vars))
 		return "", fmt.Errorf("unknown template variable ${%s} (set it in the profile's environment_vars; known: %s)",
 			strings.Join(missing, "}, ${"), strings.Join(known, ", "))
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,7 +160,7 @@ func nighthawkRequestFile(method string, headers map[string]string, bodySize int
 		RequestBodySize int            `json:"request_body_size,omitempty"`
 	}
 	o := options{RequestMethod: method, RequestBodySize: bodySize}
-	for _, name := range sortedKeys(headers) {
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		o.RequestHeaders = append(o.RequestHeaders, headerOption{header{Key: name, Value: headers[name]}})
 	}
 	b, err := json.MarshalIndent(map[string][]options{"options": {o}}, "", "  ")
@@ -263,7 +265,7 @@ func nighthawkInvocation(p config.Profile) (nighthawkCall, error) {
 		}
 	} else {
 		c.flags = append(c.flags, "--request-method", method)
-		for _, name := range sortedKeys(t.Headers) {
+		for _, name := range slices.Sorted(maps.Keys(t.Headers)) {
 			c.flags = append(c.flags, "--request-header", name+": "+t.Headers[name])
 		}
 		if t.Body != "" {

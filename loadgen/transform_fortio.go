@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,11 +226,7 @@ func requestedQPS(raw json.RawMessage) (float64, error) {
 // error) becomes result.CodeError, old numeric gRPC serving statuses their names.
 func fortioCodes(retCodes map[string]protoInt, grpc bool) (map[string]int64, error) {
 	codes := make(map[string]int64, len(retCodes))
-	keys := make([]string, 0, len(retCodes))
-	for k := range retCodes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(retCodes))
 	for _, k := range keys {
 		label := k
 		if n, err := strconv.Atoi(k); err == nil && n < 0 {

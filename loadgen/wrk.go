@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,7 +197,7 @@ func (w *Wrk) invocation(p config.Profile) (wrkInvocation, error) {
 	}
 
 	var lua strings.Builder
-	for _, name := range sortedKeys(t.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(t.Headers)) {
 		value := t.Headers[name]
 		if strings.ContainsAny(name, ":\r\n") || strings.ContainsAny(value, "\r\n") {
 			return inv, fmt.Errorf("header %q: names cannot hold ':' and neither names nor values line breaks", name)
@@ -236,13 +237,4 @@ func luaString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

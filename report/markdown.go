@@ -3,7 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/perf-exporter/perf-exporter/result"
@@ -27,11 +28,7 @@ func WriteMarkdown(w io.Writer, doc *result.Document, comparisons []result.Compa
 		doc.ActualQPS, mdCell(doc.RequestedQPS), doc.NumConnections, x.ErrorRatio)
 
 	if len(x.Codes) > 0 {
-		codes := make([]string, 0, len(x.Codes))
-		for c := range x.Codes {
-			codes = append(codes, c)
-		}
-		sort.Strings(codes)
+		codes := slices.Sorted(maps.Keys(x.Codes))
 		b.WriteString("| code | requests |\n| --- | ---: |\n")
 		for _, c := range codes {
 			fmt.Fprintf(&b, "| %s | %d |\n", mdCell(c), x.Codes[c])

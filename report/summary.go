@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,11 +22,7 @@ func WriteSummary(w io.Writer, doc *result.Document) {
 	fmt.Fprintf(w, "%d requests in %s, %.1f req/s answered (requested: %s), %d connections\n",
 		x.Requests, doc.ActualDuration.Round(1e6), doc.ActualQPS, doc.RequestedQPS, doc.NumConnections)
 	if len(x.Codes) > 0 {
-		codes := make([]string, 0, len(x.Codes))
-		for c := range x.Codes {
-			codes = append(codes, c)
-		}
-		sort.Strings(codes)
+		codes := slices.Sorted(maps.Keys(x.Codes))
 		parts := make([]string, len(codes))
 		for i, c := range codes {
 			parts[i] = fmt.Sprintf("%s: %d", c, x.Codes[c])
