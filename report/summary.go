@@ -5,7 +5,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -61,16 +60,7 @@ func WriteSummary(w io.Writer, doc *result.Document) {
 
 // countsByName lists counts, largest first: "connection refused: 998, i/o timeout: 2".
 func countsByName(counts map[string]int64) string {
-	names := make([]string, 0, len(counts))
-	for n := range counts {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if counts[names[i]] != counts[names[j]] {
-			return counts[names[i]] > counts[names[j]]
-		}
-		return names[i] < names[j]
-	})
+	names := result.ByCount(counts)
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s: %d", n, counts[n])

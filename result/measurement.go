@@ -5,7 +5,10 @@
 package result
 
 import (
-	"sort"
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -90,6 +93,14 @@ const MaxErrorReasons = 16
 // ReasonOther collects the failure reasons beyond MaxErrorReasons.
 const ReasonOther = "other"
 
+// ByCount lists the keys of counts, the largest count first, equal counts
+// by name.
+func ByCount(counts map[string]int64) []string {
+	return slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+		return cmp.Or(cmp.Compare(counts[b], counts[a]), strings.Compare(a, b))
+	})
+}
+
 // BoundReasons keeps the MaxErrorReasons-1 most frequent reasons and counts
 // the others under ReasonOther, so a result's size does not grow with the
 // variety of a target's failures. It returns nil for no reasons.
@@ -100,18 +111,8 @@ func BoundReasons(reasons map[string]int64) map[string]int64 {
 	if len(reasons) <= MaxErrorReasons {
 		return reasons
 	}
-	keys := make([]string, 0, len(reasons))
-	for k := range reasons {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if reasons[keys[i]] != reasons[keys[j]] {
-			return reasons[keys[i]] > reasons[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
 	out := make(map[string]int64, MaxErrorReasons)
-	for i, k := range keys {
+	for i, k := range ByCount(reasons) {
 		if i < MaxErrorReasons-1 && k != ReasonOther {
 			out[k] = reasons[k]
 		} else {

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"fortio.org/fortio/stats"
@@ -177,39 +174,42 @@ func newRunPage(d *result.Document) runPage {
 	for _, n := range codes {
 		total += n
 	}
-	for code, n := range codes {
-		c := codeCount{Code: code, Count: n, OK: result.CodeOK(code)}
+	for _, code := range result.ByCount(codes) {
+		c := codeCount{Code: code, Count: codes[code], OK: result.CodeOK(code)}
 		if total > 0 {
-			c.Share = float64(n) / float64(total)
+			c.Share = float64(c.Count) / float64(total)
 		}
 		p.Codes = append(p.Codes, c)
 	}
-	slices.SortFunc(p.Codes, func(a, b codeCount) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code))
-	})
 	p.NoResponse = total > 0 && codes[result.CodeError]+codes["-1"] == total
-	for reason, n := range d.PerfExporter.ErrorReasons {
-		p.Reasons = append(p.Reasons, codeCount{Code: reason, Count: n})
+	reasons := d.PerfExporter.ErrorReasons
+	for _, reason := range result.ByCount(reasons) {
+		p.Reasons = append(p.Reasons, codeCount{Code: reason, Count: reasons[reason]})
 	}
-	slices.SortFunc(p.Reasons, func(a, b codeCount) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code))
-	})
 	return p
 }
 
 // runPage serves GET /runs/{id}.
 func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) {
-	doc, err := h.opts.History.Get(r.Context(), r.PathValue("id"))
+	if doc, ok := h.pageRun(w, r, "run page", r.PathValue("id")); ok {
+		h.renderPage(w, http.StatusOK, "run.html", newRunPage(doc))
+	}
+}
+
+// pageRun reads a run's document for a page; without it, it has served
+// the error page (404 for an unknown run) and returns false.
+func (h *Handler) pageRun(w http.ResponseWriter, r *http.Request, page, id string) (*result.Document, bool) {
+	doc, err := h.opts.History.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.renderPage(w, http.StatusNotFound, "error.html", errorPage{Title: "No such run", Message: err.Error()})
-		return
+		return nil, false
 	case err != nil:
-		h.opts.Logger.Error("run page: reading the run history", "err", err)
+		h.opts.Logger.Error(page+": reading the run history", "err", err)
 		h.renderPage(w, http.StatusInternalServerError, "error.html", errorPage{Title: "Cannot read the run history", Message: err.Error()})
-		return
+		return nil, false
 	}
-	h.renderPage(w, http.StatusOK, "run.html", newRunPage(doc))
+	return doc, true
 }
 
 type errorPage struct{ Title, Message string }
