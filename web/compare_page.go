@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/perf-exporter/perf-exporter/result"
-	"github.com/perf-exporter/perf-exporter/store"
 )
 
 // MaxComparePageRuns is how many runs the compare page draws: more
@@ -83,14 +81,8 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 	}
 	docs := make([]*result.Document, 0, len(ids))
 	for _, id := range ids {
-		doc, err := h.opts.History.Get(r.Context(), id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			h.renderPage(w, http.StatusNotFound, "error.html", errorPage{Title: "No such run", Message: err.Error()})
-			return
-		case err != nil:
-			h.opts.Logger.Error("compare page: reading the run history", "err", err)
-			h.renderPage(w, http.StatusInternalServerError, "error.html", errorPage{Title: "Cannot read the run history", Message: err.Error()})
+		doc, ok := h.pageRun(w, r, "compare page", id)
+		if !ok {
 			return
 		}
 		docs = append(docs, doc)
