@@ -44,12 +44,12 @@ func TestParseNighthawkJSON(t *testing.T) {
 		t.Errorf("latency %+v", h)
 	}
 	// p50 of 985 values is the 493rd: the 0.5 row (count 493).
-	if v, _ := histogramPercentile(h, 50); !near(v, 0.000884681) {
+	if v, _ := result.PercentileOf(h, 50); !near(v, 0.000884681) {
 		t.Errorf("p50 = %g, want 0.000884681", v)
 	}
 	// p99 is the 975.15th value: the first row with a count of 976 or more
 	// is 0.990625 (count 976).
-	if v, _ := histogramPercentile(h, 99); !near(v, 0.005640089) {
+	if v, _ := result.PercentileOf(h, 99); !near(v, 0.005640089) {
 		t.Errorf("p99 = %g, want 0.005640089", v)
 	}
 	if r.Corrected != nil {
@@ -98,11 +98,11 @@ func TestParseNighthawkFortioFormat(t *testing.T) {
 				t.Errorf("result %+v", r)
 			}
 			// Printed by Nighthawk: kept as is.
-			if v, _ := histogramPercentile(r.Latency, 50); v != 0.065077247 {
+			if v, _ := result.PercentileOf(r.Latency, 50); v != 0.065077247 {
 				t.Errorf("p50 = %g, want 0.065077247", v)
 			}
 			// Not printed: computed from the buckets as fortio does.
-			if v, ok := histogramPercentile(r.Latency, 99); !ok || v <= 0.247513087 || v > 0.310886399 {
+			if v, ok := result.PercentileOf(r.Latency, 99); !ok || v <= 0.247513087 || v > 0.310886399 {
 				t.Errorf("p99 = %g (%v), want within the last bucket", v, ok)
 			}
 		})

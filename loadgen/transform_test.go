@@ -45,15 +45,15 @@ func TestParseOutputFortio(t *testing.T) {
 				t.Errorf("latency count %d, requests %d", r.Latency.Count, r.Requests())
 			}
 			for _, p := range config.DefaultPercentiles {
-				if _, ok := histogramPercentile(r.Latency, p); !ok {
+				if _, ok := result.PercentileOf(r.Latency, p); !ok {
 					t.Errorf("p%g missing", p)
 				}
 			}
 			if tc.p50 != 0 {
-				if v, _ := histogramPercentile(r.Latency, 50); v != tc.p50 {
+				if v, _ := result.PercentileOf(r.Latency, 50); v != tc.p50 {
 					t.Errorf("p50 = %g, want fortio's %g", v, tc.p50)
 				}
-				if v, _ := histogramPercentile(r.Latency, 99); v != tc.p99 {
+				if v, _ := result.PercentileOf(r.Latency, 99); v != tc.p99 {
 					t.Errorf("p99 = %g, want fortio's %g", v, tc.p99)
 				}
 			}

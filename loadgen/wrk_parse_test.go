@@ -31,19 +31,6 @@ func near(got, want float64) bool {
 	return math.Abs(got-want) <= 1e-9*math.Max(math.Abs(want), 1e-9)
 }
 
-// histogramPercentile returns the value a histogram lists for percentile p.
-func histogramPercentile(h *stats.HistogramData, p float64) (float64, bool) {
-	if h == nil {
-		return 0, false
-	}
-	for _, pc := range h.Percentiles {
-		if pc.Percentile == p {
-			return pc.Value, true
-		}
-	}
-	return 0, false
-}
-
 // checkResultInvariants holds for every Result a parser returns, whatever
 // its input: it encodes as a result document (no NaN or infinity), no count
 // is negative, and histogram buckets add up to the histogram's count.
@@ -204,7 +191,7 @@ func TestParseWrkSamples(t *testing.T) {
 			checkPct := func(name string, h *stats.HistogramData, want pct) {
 				t.Helper()
 				for p, w := range map[float64]float64{50: want.p50, 99: want.p99} {
-					got, ok := histogramPercentile(h, p)
+					got, ok := result.PercentileOf(h, p)
 					if w == 0 && ok {
 						t.Errorf("%s p%g = %g, want none (not in the output)", name, p, got)
 					}
@@ -262,7 +249,7 @@ func TestParseWrkSpectrumBuckets(t *testing.T) {
 	}
 	// p95 is not among wrk2's printed percentiles: it comes from the
 	// spectrum, whose 0.95 row says 2.757 ms.
-	if v, ok := histogramPercentile(h, 95); !ok || !near(v, 0.002757) {
+	if v, ok := result.PercentileOf(h, 95); !ok || !near(v, 0.002757) {
 		t.Errorf("p95 from the spectrum = %g, want 0.002757", v)
 	}
 	if !near(h.Avg, 0.002037) || !near(h.StdDev, 0.000426) || !near(h.Max, 0.005408) || !near(h.Min, 0.001106) {
