@@ -67,7 +67,7 @@ func cloneRuns(runs []Run) []Run {
 func maps(m map[string]float64) map[string]float64 {
 	c := make(map[string]float64, len(m))
 	for k, v := range m {
-		c[k] = v
+		c[k] = v //nolint:modernize // maps.Copy: this helper's name hides package maps
 	}
 	return c
 }
@@ -122,7 +122,7 @@ type injected struct {
 }
 
 type tally struct {
-	cases, found, kept, ruleFound, ruleKept, falseCPs int
+	cases, found, kept, ruleFound, ruleKept int
 }
 
 // evaluation is what one replay of a corpus measured.

@@ -70,7 +70,6 @@ type exposition struct {
 
 type encodedProfile struct {
 	versions []uint64 // the Runs' version, then each source's
-	live     bool     // its live series changed since it was encoded
 	// families are the samples by family name, per format; nil until a
 	// scrape asks for the format after a change.
 	families [formats]map[string][]byte

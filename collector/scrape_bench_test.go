@@ -88,7 +88,7 @@ func BenchmarkScrape(b *testing.B) {
 	}
 }
 
-func mustScrape(b testing.TB, h http.Handler, accept string) []byte {
+func mustScrape(_ testing.TB, h http.Handler, accept string) []byte {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept", accept)
 	req.Header.Set("Accept-Encoding", "gzip")

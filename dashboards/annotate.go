@@ -261,8 +261,7 @@ func (a *Annotator) deliver(ctx context.Context, an annotation) {
 // retryable: Grafana failed (5xx, 429) or did not answer; a 4xx other
 // than 429 would be refused again.
 func retryable(err error) bool {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		return apiErr.Status >= 500 || apiErr.Status == http.StatusTooManyRequests
 	}
 	return true

@@ -45,8 +45,7 @@ func runAnnotator(t *testing.T, an *Annotator) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); an.Run(ctx) }()
+	wg.Go(func() { _ = an.Run(ctx) }) // nil once cancelled
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 

@@ -51,7 +51,7 @@ var panelName = regexp.MustCompile(`^(.*\S)\s*=\s*([a-z0-9_]+)$`)
 // optionally followed by =name to rename its queries.
 func ParsePanelChoices(s string) []PanelChoice {
 	var out []PanelChoice
-	for _, part := range strings.Split(s, ",") {
+	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue

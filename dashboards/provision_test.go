@@ -719,7 +719,7 @@ func TestFakeServesWhatTheClientCalls(t *testing.T) {
 // length its headers announced (a dropped connection, a proxy that gave
 // up) is Grafana answering badly, with its status, not "cannot reach".
 func TestCheckReportsBodyCutShort(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", "64")
 		fmt.Fprint(w, `{"database": "o`) // then the handler returns: the connection is cut

@@ -18,7 +18,7 @@ import (
 const maxResponseBody = 16 << 20
 
 // errResponseTooLarge is the read error of an answer over maxResponseBody.
-var errResponseTooLarge = fmt.Errorf("Grafana's answer is larger than %d MiB", maxResponseBody>>20)
+var errResponseTooLarge = fmt.Errorf("Grafana's answer is larger than %d MiB", maxResponseBody>>20) //nolint:staticcheck // ST1005: Grafana is a name
 
 // retryTransport sends each request with its own timeout and retries, with
 // exponential backoff, only where a retry can help: a 5xx answer or a

@@ -129,9 +129,9 @@ environment_set_files: [sets/*.yaml]
 			t.Errorf("%s: %+v", v.Name, v)
 			continue
 		}
-		avg, max := direct(t, prom, v.Query, from, to, time.Second)
-		if !same(v.Avg, avg) || !same(v.Max, max) {
-			t.Errorf("%s = avg %v max %v; asked directly over the window: avg %v max %v\n%s", v.Name, v.Avg, v.Max, avg, max, v.Query)
+		avg, peak := direct(t, prom, v.Query, from, to, time.Second)
+		if !same(v.Avg, avg) || !same(v.Max, peak) {
+			t.Errorf("%s = avg %v max %v; asked directly over the window: avg %v max %v\n%s", v.Name, v.Avg, v.Max, avg, peak, v.Query)
 		}
 		if g, ok := gauges[v.Name]; !ok || !same(g, v.Avg) {
 			t.Errorf("perf_environment_value{set=\"node_board\",name=%q} = %v (present %v), want the document's %v", v.Name, g, ok, v.Avg)
@@ -151,7 +151,7 @@ environment_set_files: [sets/*.yaml]
 // range query at every step, points placed backwards from the window's
 // end, none earlier than rate_interval (four steps, at most the window)
 // after its start; the mean and the maximum of the points.
-func direct(t *testing.T, prom v1.API, query string, from, to time.Time, step time.Duration) (avg, max float64) {
+func direct(t *testing.T, prom v1.API, query string, from, to time.Time, step time.Duration) (avg, peak float64) {
 	t.Helper()
 	window := to.Sub(from)
 	ri := min(4*step, window).Truncate(time.Millisecond)

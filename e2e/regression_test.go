@@ -69,7 +69,7 @@ func TestRegressionOpenedAcceptedAndRestored(t *testing.T) {
 		t.Fatalf("changes list: %v\n%s", err, out)
 	}
 	var id string
-	for _, line := range strings.Split(string(out), "\n") {
+	for line := range strings.SplitSeq(string(out), "\n") {
 		if strings.HasPrefix(line, "latency_p50@") && strings.Contains(line, "regression\topen") {
 			id = strings.Fields(line)[0]
 		}

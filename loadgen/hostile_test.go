@@ -52,9 +52,7 @@ func tcpTarget(handle func(net.Conn)) func(t *testing.T) string {
 			mu.Unlock()
 			wg.Wait()
 		})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				c, err := l.Accept()
 				if err != nil {
@@ -63,10 +61,9 @@ func tcpTarget(handle func(net.Conn)) func(t *testing.T) string {
 				mu.Lock()
 				conns = append(conns, c)
 				mu.Unlock()
-				wg.Add(1)
-				go func() { defer wg.Done(); handle(c) }()
+				wg.Go(func() { handle(c) })
 			}
-		}()
+		})
 		return "http://" + l.Addr().String() + "/"
 	}
 }
@@ -113,7 +110,7 @@ var hostileTargets = []hostileTarget{
 		}
 	})},
 	{"resets every connection", tcpTarget(func(c net.Conn) {
-		c.(*net.TCPConn).SetLinger(0) // close sends RST
+		_ = c.(*net.TCPConn).SetLinger(0) // close sends RST (a live TCP socket takes it)
 		c.Close()
 	})},
 }

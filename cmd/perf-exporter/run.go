@@ -195,8 +195,7 @@ func (f *runFlags) config() (*config.Config, error) {
 	cfg := &config.Config{Profiles: []config.Profile{p}}
 	cfg.ApplyDefaults()
 	if err := config.Validate(cfg, "run"); err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
+		if errs, ok := errors.AsType[config.Errors](err); ok {
 			for i := range errs {
 				errs[i].Msg = settingFlags.Replace(errs[i].Msg)
 			}

@@ -153,10 +153,10 @@ func New(t testing.TB, opts Options) *Server {
 		s.Listener = opts.Listener
 	}
 	if opts.TLS != nil {
-		s.Server.TLS = opts.TLS
-		s.Server.StartTLS()
+		s.TLS = opts.TLS
+		s.StartTLS()
 	} else {
-		s.Server.Start()
+		s.Start()
 	}
 	t.Cleanup(s.Close)
 	return s

@@ -308,7 +308,7 @@ times.`, o.profiles, throughputConnections, sampleRun, o.profiles-1, len(idle), 
 // its file sparsely: the apparent size overstates it).
 func diskUsage(dir string) (int64, error) {
 	var total int64
-	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(_ string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
