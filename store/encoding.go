@@ -8,7 +8,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Documents are stored zstd-compressed (3.7 KB of JSON to about 0.5 KB),
+// Documents are stored zstd-compressed (3.7 KB of JSON to about 0.56 KB),
 // with a raw dictionary: a typical document, whose keys and structure every
 // document repeats. Records written before compression are plain JSON and
 // stay readable: a zstd frame starts with its magic number, JSON with '{'.
@@ -33,8 +33,11 @@ type codec struct {
 }
 
 func newCodec() (*codec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
-		zstd.WithEncoderDictRaw(dictionaryID, dictionary1), zstd.WithEncoderConcurrency(1))
+	// The fastest level with small tables: 0.75 MB of heap for about 560
+	// bytes a document, where SpeedBetterCompression took 17 MB (a third of
+	// the exporter's heap at 1 000 profiles) for 475.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
+		zstd.WithWindowSize(1<<16), zstd.WithEncoderDictRaw(dictionaryID, dictionary1), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, fmt.Errorf("store: zstd encoder: %w", err)
 	}
