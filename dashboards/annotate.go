@@ -392,3 +392,38 @@ func formatSeconds(s float64) string {
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// RunAnnotationQuery is the annotation query that shows the annotations of
+// runs and change points on a board: Grafana's own datasource, filtered
+// by the tag every one carries. The bundled boards have it.
+func RunAnnotationQuery() map[string]any {
+	return map[string]any{
+		"datasource": map[string]any{"type": "grafana", "uid": "-- Grafana --"},
+		"enable":     true,
+		"hide":       false,
+		"iconColor":  "rgba(138, 184, 255, 0.5)",
+		"name":       "perf-exporter annotations",
+		"target":     map[string]any{"type": "tags", "tags": []any{TagRuns}, "matchAny": false, "limit": float64(100)},
+	}
+}
+
+// AddRunAnnotations adds RunAnnotationQuery to a board's annotation list,
+// unless a query of the tag is there already; it says whether it added it.
+func (b *Board) AddRunAnnotations() bool {
+	annotations, _ := b.Model["annotations"].(map[string]any)
+	if annotations == nil {
+		annotations = map[string]any{}
+		b.Model["annotations"] = annotations
+	}
+	list, _ := annotations["list"].([]any)
+	for _, a := range list {
+		m, _ := a.(map[string]any)
+		target, _ := m["target"].(map[string]any)
+		tags, _ := target["tags"].([]any)
+		if target["type"] == "tags" && len(tags) == 1 && tags[0] == TagRuns {
+			return false
+		}
+	}
+	annotations["list"] = append(list, RunAnnotationQuery())
+	return true
+}

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"reflect"
 	"net/http"
 	"slices"
 	"strings"
@@ -251,6 +252,29 @@ func TestBundledBoardsShowTheAnnotations(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("board %s has no enabled annotation query for tag %s", b.Name, TagRuns)
+		}
+	}
+}
+
+// An imported board gains the annotation query once, and equals the
+// bundled boards' query.
+func TestImportedBoardGainsTheAnnotationQuery(t *testing.T) {
+	b := Board{Name: "team", Model: map[string]any{"uid": "team", "title": "Team"}}
+	if !b.AddRunAnnotations() || b.AddRunAnnotations() {
+		t.Fatal("added not exactly once")
+	}
+	list := b.Model["annotations"].(map[string]any)["list"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("list %v", list)
+	}
+	for _, bundled := range allBoards(t, nil) {
+		if bundled.AddRunAnnotations() {
+			t.Errorf("board %s lacked the query", bundled.Name)
+		}
+		for _, a := range bundled.Model["annotations"].(map[string]any)["list"].([]any) {
+			if m := a.(map[string]any); m["name"] == "perf-exporter annotations" && !reflect.DeepEqual(m, list[0]) {
+				t.Errorf("board %s: %v, want %v", bundled.Name, m, list[0])
+			}
 		}
 	}
 }

@@ -244,6 +244,8 @@ type importArgs struct {
 	panels     string
 	prometheus string
 	aggregate  string
+	// annotations adds the query of the runs' annotations to the board.
+	annotations bool
 }
 
 func importCommand(dash *kingpin.CmdClause) command {
@@ -252,6 +254,7 @@ func importCommand(dash *kingpin.CmdClause) command {
 	a := &importArgs{grafana: addGrafanaFlags(c)}
 	c.Flag("uid", "Uid of the board (see `dashboards list`).").Required().StringVar(&a.uid)
 	c.Flag("out", "File to write; - writes standard output.").Default("-").PlaceHolder("PATH").StringVar(&a.out)
+	c.Flag("annotations", "Add to the saved board the annotation query that shows perf-exporter's runs and change points (Grafana datasource, tag "+dashboards.TagRuns+"), so that provisioning it back marks the runs on it.").BoolVar(&a.annotations)
 	c.Flag("environment-set", "Write an environment set of this name from the board's Prometheus panels instead of the board.").PlaceHolder("NAME").StringVar(&a.set)
 	c.Flag("panels", "With --environment-set: the titles of the panels to import, comma-separated, in the order the run page shows them; Title=name renames a panel's queries (default: every panel with a Prometheus query, in board order).").PlaceHolder("TITLE[=name],...").StringVar(&a.panels)
 	c.Flag("prometheus", "With --environment-set: the prometheus source (of --config.file) the queries run on (default: the source with the URL of each panel's datasource).").PlaceHolder("NAME").StringVar(&a.prometheus)
@@ -260,6 +263,9 @@ func importCommand(dash *kingpin.CmdClause) command {
 }
 
 func (a *importArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Writer) error {
+	if a.set != "" && a.annotations {
+		return errors.New("--annotations changes the saved board; --environment-set saves no board")
+	}
 	if a.set == "" {
 		switch {
 		case a.panels != "":
@@ -278,6 +284,9 @@ func (a *importArgs) run(ctx context.Context, logger *slog.Logger, stdout io.Wri
 	b, err := client.Import(ctx, a.uid)
 	if err != nil {
 		return err
+	}
+	if a.annotations {
+		b.AddRunAnnotations()
 	}
 	encode := b.YAML
 	if strings.EqualFold(filepath.Ext(a.out), ".json") {

@@ -85,3 +85,26 @@ func TestDashboardsImportEnvironmentSet(t *testing.T) {
 		t.Errorf("--panels without --environment-set: %v", err)
 	}
 }
+
+// dashboards import --annotations: the saved board gains the query of the
+// runs' annotations, and provisioning it back puts it on the board.
+func TestDashboardsImportAddsAnnotationQuery(t *testing.T) {
+	s := grafanatest.New(t, grafanatest.Options{Tokens: map[string]grafanatest.Identity{cliToken: {Role: grafanatest.Editor}}})
+	s.AddDashboard(1, grafanatest.Dashboard{Model: map[string]any{"uid": "svc", "title": "Service", "panels": []any{}}})
+	t.Setenv(dashboards.TokenEnv, cliToken)
+	file := filepath.Join(t.TempDir(), "svc.yaml")
+	flags := &grafanaFlags{url: s.URL, timeout: 5e9}
+	var out bytes.Buffer
+	if err := (&importArgs{grafana: flags, uid: "svc", out: file, annotations: true}).run(context.Background(), slog.New(slog.DiscardHandler), &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&provisionArgs{grafana: flags, overwrite: true, files: []string{file}}).run(context.Background(), slog.New(slog.DiscardHandler), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	board, _ := s.Dashboard(1, "svc")
+	annotations, _ := board.Model["annotations"].(map[string]any)
+	list, _ := annotations["list"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["name"] != "perf-exporter annotations" {
+		t.Errorf("board annotations after the round trip: %v", annotations)
+	}
+}
