@@ -2,8 +2,8 @@ package dashboards
 
 import (
 	"context"
-	"reflect"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
