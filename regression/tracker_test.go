@@ -254,13 +254,13 @@ func TestOnChangeHearsEachChangePointOnce(t *testing.T) {
 // regression in them stays open.
 func TestHistoryIsBounded(t *testing.T) {
 	f := newFixture(t)
-	const max = 40
-	f.tr.maxHistory = max
-	f.add(2*max-5, 0.010)
+	const limit = 40
+	f.tr.maxHistory = limit
+	f.add(2*limit-5, 0.010)
 	f.add(6, 0.013)
 	st := f.tr.profiles["checkout"]
-	if n := st.hist.Len(); n < max || n > max+1 {
-		t.Errorf("history of %d runs after %d, want %d or %d", n, f.n, max, max+1)
+	if n := st.hist.Len(); n < limit || n > limit+1 {
+		t.Errorf("history of %d runs after %d, want %d or %d", n, f.n, limit, limit+1)
 	}
 	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "1" {
 		t.Errorf("perf_regression_open = %s after the history was cut", got)
