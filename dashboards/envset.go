@@ -290,6 +290,9 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 				skip("%v", err)
 				continue
 			}
+			if source == "" {
+				addNote(imp, "no prometheus sources to map the datasources to (no --config.file or --prometheus): the queries name no source and run on the config's first")
+			}
 			if n := scrapeNote(ds, source, opts.Sources); n != "" && strings.Contains(original, "$__") && !slices.Contains(imp.Notes, n) {
 				imp.Notes = append(imp.Notes, n)
 			}
@@ -342,6 +345,12 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 		}
 	}
 	return imp, nil
+}
+
+func addNote(imp *SetImport, n string) {
+	if !slices.Contains(imp.Notes, n) {
+		imp.Notes = append(imp.Notes, n)
+	}
 }
 
 // standIn replaces the environment's placeholders for a syntax check.

@@ -147,6 +147,10 @@ func TestImportEnvironmentSetSources(t *testing.T) {
 		SetImportOptions{Set: "x", Panels: panels, Prometheus: "nope", Sources: teamSources}); err == nil || !strings.Contains(err.Error(), `--prometheus "nope" is none of the config's prometheus sources (local, cluster)`) {
 		t.Errorf("--prometheus nope: %v", err)
 	}
+	imp, err = testClient(t, s).ImportEnvironmentSet(context.Background(), "checkout-svc", SetImportOptions{Set: "x", Panels: panels})
+	if err != nil || len(imp.Queries) != 1 || imp.Queries[0].Prometheus != "" || !strings.Contains(strings.Join(imp.Notes, "\n"), "run on the config's first") {
+		t.Errorf("no sources: %+v, %v", imp, err)
+	}
 	// A Viewer token may read the board but not the datasource.
 	viewer := grafanatest.New(t, grafanatest.Options{Tokens: map[string]grafanatest.Identity{testToken: {Role: grafanatest.Viewer}}})
 	data, _ := os.ReadFile("testdata/team-board.json")
