@@ -53,7 +53,7 @@ func LoadFile(path string) (*Config, error) {
 func Parse(data []byte, filename string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{syntaxError(filename, err)}
+		return nil, Errors{syntaxErrorIn(filename, data, err)}
 	}
 	cfg := &Config{}
 	var errs Errors
@@ -62,7 +62,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, Errors{syntaxError(filename, err)}
+			return nil, Errors{syntaxErrorIn(filename, data, err)}
 		}
 		for _, msg := range te.Errors {
 			errs = append(errs, typeError(filename, msg))
@@ -72,7 +72,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	// silently ignored, with whatever profiles it holds.
 	var next yaml.Node
 	if err := dec.Decode(&next); err != nil && !errors.Is(err, io.EOF) {
-		errs = append(errs, syntaxError(filename, err))
+		errs = append(errs, syntaxErrorIn(filename, data, err))
 	} else if err == nil && !emptyDocument(&next) {
 		errs = append(errs, Error{File: filename, Line: documentRoot(&next).Line,
 			Msg: "a second YAML document (after ---) is not read: put the whole config in one document"})
@@ -99,14 +99,27 @@ func Parse(data []byte, filename string) (*Config, error) {
 	return cfg, nil
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (?s:(.*))$`)
 
 func syntaxError(file string, err error) Error {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	// A value quoted in the message may span lines: one error, one line.
+	msg := strings.ReplaceAll(err.Error(), "\n", `\n`)
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return Error{File: file, Line: line, Msg: m[2]}
 	}
-	return Error{File: file, Msg: err.Error()}
+	return Error{File: file, Msg: msg}
+}
+
+// syntaxErrorIn is syntaxError for the whole of data: yaml.v3 gives no line
+// for what it finds at the end of the input ("found unexpected end of
+// stream", an unterminated quote), so that is the line: the last one.
+func syntaxErrorIn(file string, data []byte, err error) Error {
+	e := syntaxError(file, err)
+	if e.Line == 0 {
+		e.Line = bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
+	}
+	return e
 }
 
 var unknownField = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -69,7 +70,7 @@ func (c *Config) includeSetFiles(configFile string, root *yaml.Node) (map[string
 		c.EnvironmentSets = map[string][]EnvironmentQuery{}
 	}
 	for _, file := range files {
-		data, err := readConfigFile(file)
+		data, err := readSetFile(file)
 		if err != nil {
 			errs = append(errs, Error{File: configFile, Line: at(), Msg: fmt.Sprintf("environment_set_files: %v", err)})
 			continue
@@ -148,4 +149,18 @@ func (v *validator) where(p []any) (string, int) {
 		}
 	}
 	return v.file, lineOf(v.root, p)
+}
+
+// readSetFile reads a set file that a pattern matched, as readConfigFile
+// does, but only a regular file: a pattern that also matches a named pipe
+// must not block the loader, nor one matching /dev/zero read it.
+func readSetFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return readConfigFile(path)
 }
