@@ -57,11 +57,15 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./loadgen/... ./collector/... ./store/... ./dashboards/... ./changepoint/... ./web/...
 	CHANGEPOINT_SWEEP=1 $(GO) test -count=1 -run '^TestEvaluation$$' -v ./changepoint/
 
-## fuzz: each parser fuzzer for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz
+## fuzz: each fuzzer for FUZZTIME (default 30s): the engine parsers, the config loader, the API's
+## query parameters and the result-document reader; failing inputs land in testdata/fuzz
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseWrk$$' -fuzztime $(FUZZTIME) ./loadgen/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNighthawk$$' -fuzztime $(FUZZTIME) ./loadgen/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzQueryParameters$$' -fuzztime $(FUZZTIME) ./web/
+	$(GO) test -run '^$$' -fuzz '^FuzzResultDocument$$' -fuzztime $(FUZZTIME) ./cmd/perf-exporter/
 
 ## screenshots: the README's pictures of the pages, from the browser test's demo history (needs chromium)
 screenshots:

@@ -231,6 +231,11 @@ func loadResult(path string) (loadedRun, error) {
 	if len(data) > maxResultFile {
 		return loadedRun{}, fmt.Errorf("%s: larger than %d MiB", path, maxResultFile>>20)
 	}
+	return decodeResult(path, data)
+}
+
+// decodeResult reads the content of the result file at path.
+func decodeResult(path string, data []byte) (loadedRun, error) {
 	var probe struct {
 		Labels       string
 		PerfExporter *json.RawMessage
