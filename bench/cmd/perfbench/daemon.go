@@ -170,7 +170,7 @@ func benchDaemon(ctx context.Context, o options, b binaries, t *target, rep *rep
 // where a scrape may take up to 40 ms during a run.
 func benchScale(ctx context.Context, o options, b binaries, t *target, rep *report) error {
 	o.profiles = o.scaleProfiles
-	return benchDaemonCost(ctx, o, b, t, rep, "scale", fmt.Sprintf("%d profiles", o.profiles), 40*time.Millisecond)
+	return benchDaemonCost(ctx, o, b, t, rep, "scale", "Scale", 40*time.Millisecond)
 }
 
 // benchDaemonCost measures o.profiles profiles: scrapes idle and during a
