@@ -3,13 +3,14 @@ package dashboards
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
 )
 
 // TestWrongGrafanaAnswers: a Grafana that accepts connections and never
@@ -23,37 +24,11 @@ func TestWrongGrafanaAnswers(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	blackhole := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var conns []net.Conn
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				conns = append(conns, c)
-			}
-		}()
-		t.Cleanup(func() {
-			l.Close()
-			<-done
-			for _, c := range conns {
-				c.Close()
-			}
-		})
-		return "http://" + l.Addr().String()
-	}
 	const timeout, attempts = 300 * time.Millisecond, 2
 	for _, tc := range []struct {
 		name, url, want string
 	}{
-		{"blackhole", blackhole(), "no answer within 300ms (after 2 attempts)"},
+		{"blackhole", testutil.Blackhole(t), "no answer within 300ms (after 2 attempts)"},
 		{"unavailable", serve(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
 		}), "503"},

@@ -3,42 +3,15 @@ package environment
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
-)
 
-// blackhole accepts connections and never reads or answers.
-func blackhole(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String()
-}
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
+)
 
 // TestWrongPrometheusAnswers: a source that accepts connections and never
 // answers, answers 5xx, answers with something that is not JSON, or with a
@@ -56,7 +29,7 @@ func TestWrongPrometheusAnswers(t *testing.T) {
 		reason    Reason
 		error     string
 	}{
-		{"blackhole", blackhole(t), ReasonTimeout, "context deadline exceeded"},
+		{"blackhole", testutil.Blackhole(t), ReasonTimeout, "context deadline exceeded"},
 		{"unavailable", serve(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
 		}), ReasonHTTP, "503"},

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/perf-exporter/perf-exporter/internal/testutil"
 )
 
 // TestBlackholedPrometheusDelaysNothing: with the environment's Prometheus
@@ -18,34 +19,12 @@ import (
 // schedule. Measured: 8-55 ms between a run's end and its series, the
 // poll's 10 ms included.
 func TestBlackholedPrometheusDelaysNothing(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	accepted := make(chan struct{})
-	go func() {
-		defer close(accepted)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-accepted
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	blackhole := testutil.Blackhole(t)
 	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(target.Close)
 	d := startServe(t, fmt.Sprintf(`
 prometheus:
-  - {name: blackhole, url: "http://%s", scrape_interval: 1s}
+  - {name: blackhole, url: %q, scrape_interval: 1s}
 profiles:
   - name: p
     schedule: "@every 2s"
@@ -53,7 +32,7 @@ profiles:
     target: {url: %q}
     load: {qps: 20, connections: 2, duration: 500ms}
     environment: [nodes]
-`, l.Addr(), target.URL))
+`, blackhole, target.URL))
 
 	// Poll /metrics: how long after each run's end is it published?
 	var delays []time.Duration
