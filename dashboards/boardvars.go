@@ -69,8 +69,8 @@ func boardVars(model map[string]any) map[string]boardVar {
 		if v.typ == "custom" && len(v.options) == 0 {
 			// "a,b,c" or "label : value" pairs, comma-separated.
 			for part := range strings.SplitSeq(v.query, ",") {
-				if i := strings.Index(part, " : "); i >= 0 {
-					part = part[i+3:]
+				if _, value, ok := strings.Cut(part, " : "); ok {
+					part = value
 				}
 				if part = strings.TrimSpace(part); part != "" {
 					v.options = append(v.options, part)

@@ -239,8 +239,6 @@ func SplitProfile(p config.Profile, n int) config.Profile {
 	}
 	p.Load.QPS /= float64(n)
 	p.Load.Connections = (p.Load.Connections + n - 1) / n
-	if p.Load.Threads > p.Load.Connections {
-		p.Load.Threads = p.Load.Connections
-	}
+	p.Load.Threads = min(p.Load.Threads, p.Load.Connections)
 	return p
 }
