@@ -51,6 +51,7 @@ type Resilient struct {
 	mu       sync.RWMutex
 	st       *Store // nil: none open
 	readOnly bool
+	closed   bool    // by Close: never opened again
 	opts     Options // with the retention in force, for opening again
 
 	available atomic.Bool
@@ -171,7 +172,7 @@ func (r *Resilient) writable() {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.st == nil || r.readOnly {
+	if (r.st == nil || r.readOnly) && !r.closed {
 		_ = r.open() // in Status
 	}
 }
@@ -181,6 +182,10 @@ func (r *Resilient) writable() {
 func (r *Resilient) write(fn func(*Store) error) error {
 	r.writable()
 	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return fmt.Errorf("store %s is closed", r.Path())
+	}
 	if r.st == nil || r.readOnly {
 		r.mu.RUnlock()
 		r.failures.Add(1)
@@ -318,6 +323,7 @@ func (r *Resilient) SetRetention(maxRuns int, maxAge time.Duration) {
 func (r *Resilient) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.st == nil {
 		return nil
 	}

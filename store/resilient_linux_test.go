@@ -247,6 +247,22 @@ func TestCorruptStoreMovedAsideWhenAsked(t *testing.T) {
 	}
 }
 
+// TestClosedStoreIsNotOpenedAgain: a write after Close (a run saved late
+// at shutdown) fails; it does not open the store behind the caller's back.
+func TestClosedStoreIsNotOpenedAgain(t *testing.T) {
+	dir := t.TempDir()
+	r := openResilient(t, dir, ResilientOptions{})
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Save(context.Background(), run{id: "r1", profile: "checkout", start: base}.doc()); err == nil || !strings.Contains(err.Error(), "is closed") {
+		t.Errorf("Save after Close: %v", err)
+	}
+	// Not held open: another process can take the store.
+	st := openStore(t, dir, Options{LockTimeout: 10 * time.Millisecond})
+	st.Close()
+}
+
 // TestLockedStoreStopsTheStart: a store another process holds is the one
 // failure OpenResilient does not ride out: two exporters would both run
 // the schedule.
