@@ -73,3 +73,36 @@ func metricValue(metrics, series string) float64 {
 	}
 	return 0
 }
+
+// TestNeverAnsweringTargetKeepsTheSchedule: runs against a target that
+// accepts connections and never answers end within their duration plus
+// twice the timeout, so a schedule longer than that runs every tick: none
+// is skipped, each run fails with its requests counted as errors.
+func TestNeverAnsweringTargetKeepsTheSchedule(t *testing.T) {
+	blackhole := testutil.Blackhole(t)
+	// A run lasts at most 500ms + 2 x 500ms: well inside the 2s schedule.
+	// (No run_on_start: it could overlap the first wall-clock-aligned tick.)
+	d := startServe(t, fmt.Sprintf(`
+profiles:
+  - name: p
+    schedule: "@every 2s"
+    target: {url: "%s/", timeout: 500ms}
+    load: {qps: 0, connections: 2, duration: 500ms}
+`, blackhole))
+	waitMetric(t, d, `perf_runs_total{profile="p",result="failure"} 3`)
+	metrics := get(t, d.url+"/metrics")
+	t.Logf("last run %vs, %v requests counted as errors in 3 runs", metricValue(metrics, `perf_run_duration_seconds{profile="p"}`),
+		metricValue(metrics, `perf_run_requests_total{code="error",profile="p"}`))
+	if v := metricValue(metrics, `perf_runs_total{profile="p",result="skipped"}`); v != 0 {
+		t.Errorf("%v ticks skipped: a run outlasted the schedule", v)
+	}
+	if v := metricValue(metrics, `perf_run_requests_total{code="error",profile="p"}`); v < 3*2 {
+		t.Errorf("%v requests counted as errors after 3 runs of 2 connections, want at least 6", v)
+	}
+	if v := metricValue(metrics, `perf_run_schedule_lateness_seconds{profile="p"}`); v > 0.5 {
+		t.Errorf("the third run started %vs after its tick", v)
+	}
+	if v := metricValue(metrics, `perf_run_duration_seconds{profile="p"}`); v > 1.5 {
+		t.Errorf("the last run lasted %vs, more than duration + 2 x timeout (1.5s)", v)
+	}
+}
