@@ -72,8 +72,10 @@ func TestRenderedConfigLoads(t *testing.T) {
 	for _, file := range ciValues {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			t.Parallel()
-			cm := decodeAs[corev1.ConfigMap](t, configMap(t, render(t, "-f", file)))
-			if _, err := config.Parse([]byte(cm.Data["config.yaml"]), "config.yaml"); err != nil {
+			objs := render(t, "-f", file)
+			cm := decodeAs[corev1.ConfigMap](t, configMap(t, objs))
+			// Loaded from the pod's layout: the set files it includes too.
+			if _, err := config.LoadFile(podConfigDir(t, objs)); err != nil {
 				t.Fatalf("perf-exporter rejects the rendered config:\n%s\n%v", cm.Data["config.yaml"], err)
 			}
 		})
@@ -157,6 +159,14 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"admin API with TLS only", []string{"webEndpoints.adminAPI=true", "webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key"}, "webEndpoints.adminAPI: --web.enable-admin-api would let anyone who reaches the port start load tests"},
 		{"admin API through extraArgs", []string{"extraArgs[0]=--web.enable-admin-api"}, "extraArgs: --web.enable-admin-api: set webEndpoints.adminAPI: true instead"},
 		{"lifecycle through extraArgs", []string{"extraArgs[0]=--web.enable-lifecycle=true"}, "extraArgs: --web.enable-lifecycle=true: set webEndpoints.lifecycle: true instead"},
+		// Issue 16: environment set files.
+		{"set file not .yaml", []string{`environmentSetFiles.board\.yml=board: []`}, "'board.yml' does not match pattern"},
+		{"set file in a folder", []string{`environmentSetFiles.sets/board\.yaml=board: []`}, "invalid propertyName 'sets/board.yaml'"},
+		{"empty set file", []string{`environmentSetFiles.board\.yaml=`}, "/environmentSetFiles/board.yaml"},
+		{"set file not YAML", []string{`environmentSetFiles.board\.yaml=board: [`}, "environmentSetFiles.board.yaml: not a YAML mapping of set names to lists of queries"},
+		{"set file a list", []string{`environmentSetFiles.board\.yaml=- name: a`}, "environmentSetFiles.board.yaml: not a YAML mapping"},
+		{"set files both ways", []string{"existingEnvironmentSetConfigMap=sets", `environmentSetFiles.board\.yaml=board: []`}, "set existingEnvironmentSetConfigMap or environmentSetFiles, not both"},
+		{"set file names not strings", []string{"config.environment_set_files[0]=1"}, "/config/environment_set_files/0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

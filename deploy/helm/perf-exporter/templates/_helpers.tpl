@@ -70,8 +70,33 @@ The rendered config file. Rendering it in one place makes the ConfigMap and
 the checksum annotation that rolls the pods agree byte for byte.
 */}}
 {{- define "perf-exporter.configFile" -}}
-{{- toYaml .Values.config }}
+{{- $config := deepCopy .Values.config }}
+{{- if include "perf-exporter.environmentSetsConfigMap" . }}
+{{- $files := $config.environment_set_files | default list }}
+{{- $glob := include "perf-exporter.environmentSetGlob" . }}
+{{- if not (has $glob $files) }}
+{{- $_ := set $config "environment_set_files" (append $files $glob) }}
 {{- end }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/*
+The ConfigMap of environment set files (environmentSetFiles or
+existingEnvironmentSetConfigMap), if any. It is mounted as a directory next
+to config.yaml, and the config includes its files by a glob relative to
+config.yaml. Only *.yaml: a ConfigMap volume also holds the kubelet's
+..data links, which a bare * would match.
+*/}}
+{{- define "perf-exporter.environmentSetsConfigMap" -}}
+{{- if .Values.existingEnvironmentSetConfigMap }}
+{{- .Values.existingEnvironmentSetConfigMap }}
+{{- else if .Values.environmentSetFiles }}
+{{- include "perf-exporter.fullname" . }}-environment-sets
+{{- end }}
+{{- end }}
+{{- define "perf-exporter.environmentSetDir" -}}environment-sets{{- end }}
+{{- define "perf-exporter.environmentSetGlob" -}}{{ include "perf-exporter.environmentSetDir" . }}/*.yaml{{- end }}
 
 {{/* Whether the exporter serves TLS: probes and the ServiceMonitor follow. */}}
 {{- define "perf-exporter.tls" -}}

@@ -14,6 +14,11 @@ metadata:
     # which the kubelet does not update). Secrets are mounted as directories:
     # the kubelet updates rotated credentials in place.
     checksum/config: {{ include "perf-exporter.configFile" . | sha256sum }}
+    {{- if and .Values.environmentSetFiles (not .Values.existingEnvironmentSetConfigMap) }}
+    # The set files are mounted as a directory, which the kubelet updates in
+    # place, but perf-exporter reads them only at start and on reload: roll.
+    checksum/environment-sets: {{ toYaml .Values.environmentSetFiles | sha256sum }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -89,6 +94,11 @@ spec:
           mountPath: /etc/perf-exporter/config.yaml
           subPath: config.yaml
           readOnly: true
+        {{- if include "perf-exporter.environmentSetsConfigMap" . }}
+        - name: environment-sets
+          mountPath: /etc/perf-exporter/{{ include "perf-exporter.environmentSetDir" . }}
+          readOnly: true
+        {{- end }}
         {{- if include "perf-exporter.secretName" . }}
         - name: secrets
           mountPath: /etc/perf-exporter/secrets
@@ -110,6 +120,11 @@ spec:
     - name: config
       configMap:
         name: {{ include "perf-exporter.fullname" . }}
+    {{- with include "perf-exporter.environmentSetsConfigMap" . }}
+    - name: environment-sets
+      configMap:
+        name: {{ . }}
+    {{- end }}
     {{- with include "perf-exporter.secretName" . }}
     - name: secrets
       secret:

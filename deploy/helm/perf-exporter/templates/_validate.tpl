@@ -21,6 +21,7 @@ Called from the ConfigMap, so `helm template`, `lint` and `install` all fail.
 {{- if and .Values.webConfig.enabled (not .Values.webConfig.existingSecret) (empty .Values.webConfig.config) }}
 {{- fail "webConfig.enabled needs webConfig.config (tls_server_config, basic_auth_users) or webConfig.existingSecret" }}
 {{- end }}
+{{- include "perf-exporter.validateEnvironmentSets" . }}
 {{- include "perf-exporter.validateWebConfig" . }}
 {{- include "perf-exporter.validateSharding" . }}
 {{- include "perf-exporter.validateWebEndpoints" . }}
@@ -145,6 +146,23 @@ sources) and perf-exporter's grafana.basic_auth.
 {{- else if kindIs "slice" .value }}
 {{- range $i, $v := .value }}
 {{- include "perf-exporter.noInlineSecrets" (dict "path" (printf "%s[%d]" $path $i) "value" $v) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment set files: from the values or from an existing ConfigMap, not
+both (the chart mounts one directory). Each file must be YAML, so that a
+broken file fails the upgrade, not the pods' start.
+*/}}
+{{- define "perf-exporter.validateEnvironmentSets" -}}
+{{- if and .Values.existingEnvironmentSetConfigMap .Values.environmentSetFiles }}
+{{- fail "set existingEnvironmentSetConfigMap or environmentSetFiles, not both: with existingEnvironmentSetConfigMap the chart creates no ConfigMap of set files" }}
+{{- end }}
+{{- range $key, $content := .Values.environmentSetFiles }}
+{{- $parsed := fromYaml (toString $content) }}
+{{- if and (hasKey $parsed "Error") (kindIs "string" (get $parsed "Error")) }}
+{{- fail (printf "environmentSetFiles.%s: not a YAML mapping of set names to lists of queries (as `dashboards import --environment-set` writes): %s" $key (get $parsed "Error")) }}
 {{- end }}
 {{- end }}
 {{- end }}
