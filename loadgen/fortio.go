@@ -168,6 +168,7 @@ func runPhase(ctx context.Context, p config.Profile, d time.Duration, fields con
 		return nil, err
 	}
 	hook := newRequestHook(obs, p.Load.Connections)
+	hook.timeout = p.Target.Timeout.D()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]*groupResult, len(groups))

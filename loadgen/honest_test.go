@@ -121,3 +121,44 @@ func TestFortioMixedRunExcludesErrorLatency(t *testing.T) {
 		t.Errorf("reasons %v count %d requests, want %d", r.ErrorReasons, reasons, failed)
 	}
 }
+
+// A request that gets nothing back within target.timeout on a kept-alive
+// connection is a timeout, though fortio takes the silence for a dead idle
+// socket and sends the request again on a new connection: its answer
+// arrives after the timeout and fortio reports it as a 200 (a target
+// hanging on a quarter of the requests read as 0 % errors, p99 = the
+// timeout). Such a request counts under error, outside latency and the
+// rate, as every answer slower than target.timeout does.
+func TestFortioSilentTimeoutOnKeptAliveConnectionIsAnError(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if n.Add(1)%4 == 0 {
+			time.Sleep(400 * time.Millisecond) // nothing sent before the client's timeout
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	p := testProfile(srv.URL, 40, 2, 2*time.Second)
+	p.Target.Timeout = config.Duration(150 * time.Millisecond)
+	r, err := NewFortio().Run(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("codes %v, reasons %v, server saw %d requests", r.Codes, r.ErrorReasons, n.Load())
+	if r.Codes[result.CodeError] == 0 {
+		t.Fatalf("codes = %v: the requests the target left unanswered past the timeout count as answered", r.Codes)
+	}
+	if r.Latency == nil || r.Latency.Count != r.Codes["200"] {
+		t.Fatalf("latency histogram %+v, want the %d responses only", r.Latency, r.Codes["200"])
+	}
+	if r.Latency.Max >= 0.15 {
+		t.Errorf("max %.4fs: an answer slower than target.timeout is counted as a response", r.Latency.Max)
+	}
+	var reasons int64
+	for _, k := range r.ErrorReasons {
+		reasons += k
+	}
+	if reasons != r.Codes[result.CodeError] {
+		t.Errorf("reasons %v count %d requests, want %d", r.ErrorReasons, reasons, r.Codes[result.CodeError])
+	}
+}

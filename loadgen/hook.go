@@ -28,6 +28,12 @@ import (
 type requestHook struct {
 	obs   result.Observer
 	conns []connStats
+	// timeout is target.timeout: an answer slower than it is a timeout
+	// (0: no such check). Fortio lets one through when a kept-alive
+	// connection stays silent past the timeout: it takes the silence for a
+	// dead idle socket, sends the request again on a new connection and
+	// reports that answer, its latency counted from the first send.
+	timeout time.Duration
 }
 
 // connStats is what one connection measured.
@@ -35,6 +41,9 @@ type connStats struct {
 	latency   latencyHistogram // responses only
 	responses int64
 	reasons   map[string]int64 // failed requests by reason
+	// late counts, by the code fortio gave them, the answers slower than
+	// the timeout counted as errors: fortio's own codes count them as such.
+	late map[string]int64
 	// Rate-limited runs only: interval is the time between two intended
 	// sends of this connection, in seconds.
 	interval            float64
@@ -85,6 +94,10 @@ func (g *hookGroup) Report(_ context.Context, thread periodic.ThreadID, iter int
 	d := time.Duration(latency * float64(time.Second))
 	code := codeFromDetails(details, ok)
 	h := g.h
+	lateCode := ""
+	if code != result.CodeError && h.timeout > 0 && d > h.timeout {
+		lateCode, code = code, result.CodeError
+	}
 	if h.obs != nil {
 		h.obs.ObserveRequest(d, code)
 	}
@@ -104,7 +117,14 @@ func (g *hookGroup) Report(_ context.Context, thread periodic.ThreadID, iter int
 	}
 	if code == result.CodeError {
 		reason := ""
-		if g.reason != nil {
+		switch {
+		case lateCode != "":
+			reason = reasonLate
+			if c.late == nil {
+				c.late = map[string]int64{}
+			}
+			c.late[lateCode]++
+		case g.reason != nil:
 			reason = g.reason(int(thread))
 		}
 		if reason == "" {
@@ -123,6 +143,9 @@ func (g *hookGroup) Report(_ context.Context, thread periodic.ThreadID, iter int
 	}
 }
 
+// reasonLate is the reason of an answer slower than target.timeout.
+const reasonLate = "no answer within target.timeout"
+
 // Info implements periodic.AccessLogger.
 func (g *hookGroup) Info() string { return "perf-exporter metrics" }
 
@@ -140,6 +163,15 @@ func (h *requestHook) finish(r *result.Measurement, percentiles []float64, redac
 		c := &h.conns[i]
 		latency.Merge(&c.latency)
 		responses += c.responses
+		for code, n := range c.late {
+			if r.Codes != nil && r.Codes[code] >= n {
+				r.Codes[code] -= n
+				if r.Codes[code] == 0 {
+					delete(r.Codes, code)
+				}
+				r.Codes[result.CodeError] += n
+			}
+		}
 		for reason, n := range c.reasons {
 			if redact != nil {
 				reason = redact(reason)
