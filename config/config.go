@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -353,17 +354,8 @@ var alwaysSecretHeaders = []string{"Authorization", "Proxy-Authorization", "Cook
 
 // IsSecretHeader tells whether a header's value must be redacted.
 func (t *Target) IsSecretHeader(name string) bool {
-	for _, s := range alwaysSecretHeaders {
-		if strings.EqualFold(s, name) {
-			return true
-		}
-	}
-	for _, s := range t.SecretHeaders {
-		if strings.EqualFold(s, name) {
-			return true
-		}
-	}
-	return false
+	named := func(s string) bool { return strings.EqualFold(s, name) }
+	return slices.ContainsFunc(alwaysSecretHeaders, named) || slices.ContainsFunc(t.SecretHeaders, named)
 }
 
 // PublicHeaders returns the headers with secret values replaced, for results,

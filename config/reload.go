@@ -25,9 +25,6 @@ func OpenFile(path string) (*File, error) {
 	return f, nil
 }
 
-// Path is the file's path.
-func (f *File) Path() string { return f.path }
-
 // Current is the config in force.
 func (f *File) Current() *Config {
 	f.mu.Lock()

@@ -302,12 +302,7 @@ func (fh *fortioHistogram) data(name string, percentiles []float64) (*stats.Hist
 }
 
 func containsFloat(fs []float64, f float64) bool {
-	for _, x := range fs {
-		if math.Abs(x-f) < 1e-9 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(fs, func(x float64) bool { return math.Abs(x-f) < 1e-9 })
 }
 
 // flexFloat is a JSON number that may also come as a numeric string.

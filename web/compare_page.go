@@ -179,19 +179,10 @@ func changeRows(c Comparison) []changeRow {
 				cell.Value = comparedValue(v, *x)
 			}
 			if i > 0 {
-				cell.Change, cell.Class = "–", ""
+				cell.Change = "–"
 				if ch := v.Change[i]; ch != nil {
 					cell.Change = fmt.Sprintf("%+.1f %%", *ch*100)
-					if math.Abs(*ch) >= noiseChange {
-						worse := *ch > 0
-						if v.Metric == "achieved_rps" {
-							worse = !worse
-						}
-						cell.Class = "better"
-						if worse {
-							cell.Class = "worse"
-						}
-					}
+					cell.Class = changeClass(v.Metric, *ch)
 				}
 			}
 			row.Cells = append(row.Cells, cell)
@@ -199,6 +190,18 @@ func changeRows(c Comparison) []changeRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// changeClass is a change's colour: "" within noise, else better or worse
+// (more is better for the achieved rate, worse for everything else).
+func changeClass(metric string, change float64) string {
+	if math.Abs(change) < noiseChange {
+		return ""
+	}
+	if (change > 0) == (metric == "achieved_rps") {
+		return "better"
+	}
+	return "worse"
 }
 
 func comparedLabel(v ComparedValue) string {

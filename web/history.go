@@ -44,8 +44,11 @@ type historyRange struct {
 	from  time.Time
 }
 
+// rangeChoice is a since= the landing page offers, and its label.
+type rangeChoice struct{ Since, Label string }
+
 // historyRanges are the choices the landing page offers.
-var historyRanges = []struct{ Since, Label string }{
+var historyRanges = []rangeChoice{
 	{"", "last 20 runs"}, {"24h", "last day"}, {"7d", "last week"}, {"30d", "last 30 days"},
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,12 +40,7 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"add1": func(i int) int { return i + 1 },
 	// inRanges says whether a since= is one of the landing page's choices.
 	"inRanges": func(since string) bool {
-		for _, r := range historyRanges {
-			if r.Since == since {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(historyRanges, func(r rangeChoice) bool { return r.Since == since })
 	},
 	"sub": func(a, b float64) float64 { return a - b },
 	// markerOffset staggers the labels of neighbouring percentile markers.
@@ -62,7 +58,7 @@ func (h *Handler) landingPage(w http.ResponseWriter, r *http.Request) {
 		RunNow, Reload bool
 		// Range is the runs charted; Ranges the choices.
 		Range  historyRange
-		Ranges []struct{ Since, Label string }
+		Ranges []rangeChoice
 		// StoreDown says why the run history is not written, "" when it is.
 		StoreDown string
 	}{Version: h.opts.Version, Profiles: profileViews(h.opts.Profiles.Statuses()),
