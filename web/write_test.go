@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/perf-exporter/perf-exporter/config"
 	"github.com/perf-exporter/perf-exporter/regression"
+	"github.com/perf-exporter/perf-exporter/result"
 	"github.com/perf-exporter/perf-exporter/store"
 )
 
@@ -255,6 +257,31 @@ func TestAcceptChangeNeedsTheAdminAPI(t *testing.T) {
 		}
 		if status, _ := do(t, "GET", srv.URL+"/api/v1/profiles/checkout/changes"); status != 200 {
 			t.Errorf("listing the changes needs no flag: %d", status)
+		}
+	}
+}
+
+// unavailableHistory is a store that could not be opened.
+type unavailableHistory struct{}
+
+func (unavailableHistory) List(context.Context, store.Query) ([]store.Summary, string, error) {
+	return nil, "", fmt.Errorf("%w: store /data/runs.db is corrupt", store.ErrUnavailable)
+}
+func (unavailableHistory) Get(context.Context, string) (*result.Document, error) {
+	return nil, fmt.Errorf("%w: store /data/runs.db is corrupt", store.ErrUnavailable)
+}
+func (unavailableHistory) BaselineWithin(context.Context, string, int, time.Time, time.Time) (map[string]float64, int, error) {
+	return nil, 0, fmt.Errorf("%w: store /data/runs.db is corrupt", store.ErrUnavailable)
+}
+
+// TestResultsAPIWithoutHistory: with no store open (a corrupt file kept
+// as it is) the results API answers 503 with the reason, not 500.
+func TestResultsAPIWithoutHistory(t *testing.T) {
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Profiles: staticProfiles{}, History: unavailableHistory{}}))
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/api/v1/results", "/api/v1/results/x"} {
+		if status, body := do(t, "GET", srv.URL+path); status != http.StatusServiceUnavailable || !strings.Contains(body, "the run history is unavailable: store /data/runs.db is corrupt") {
+			t.Errorf("GET %s: %d %q, want 503 with the reason", path, status, body)
 		}
 	}
 }
