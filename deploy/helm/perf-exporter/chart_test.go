@@ -159,6 +159,16 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"admin API with TLS only", []string{"webEndpoints.adminAPI=true", "webConfig.enabled=true", "webConfig.config.tls_server_config.cert_file=/etc/perf-exporter/web/tls.crt", "webConfig.config.tls_server_config.key_file=/etc/perf-exporter/web/tls.key"}, "webEndpoints.adminAPI: --web.enable-admin-api would let anyone who reaches the port start load tests"},
 		{"admin API through extraArgs", []string{"extraArgs[0]=--web.enable-admin-api"}, "extraArgs: --web.enable-admin-api: set webEndpoints.adminAPI: true instead"},
 		{"lifecycle through extraArgs", []string{"extraArgs[0]=--web.enable-lifecycle=true"}, "extraArgs: --web.enable-lifecycle=true: set webEndpoints.lifecycle: true instead"},
+		// Config keys of today: misspelt keys fail the install, not the pod's start.
+		{"misspelt global key", []string{"config.global.regresions.window=10"}, "'regresions' not allowed"},
+		{"misspelt regressions key", []string{"config.global.regressions.threshold=0.1"}, "'threshold' not allowed"},
+		{"regressions window not a number", []string{"config.global.regressions.window=many"}, "/config/global/regressions/window"},
+		{"misspelt profile regressions key", []string{"config.profiles[0].name=x", "config.profiles[0].schedule=@hourly", "config.profiles[0].target.url=http://a", "config.profiles[0].regressions.min_magnitde=0.1"}, "'min_magnitde' not allowed"},
+		{"misspelt grafana key", []string{"config.grafana.url=https://g", "config.grafana.anotations.enabled=true"}, "'anotations' not allowed"},
+		{"misspelt annotations key", []string{"config.grafana.url=https://g", "config.grafana.annotations.dashboard[0]=abc"}, "'dashboard' not allowed"},
+		{"annotations enabled not a bool", []string{"config.grafana.url=https://g", "config.grafana.annotations.enabled=yes"}, "/config/grafana/annotations/enabled"},
+		{"misspelt grafana tls_config key", []string{"config.grafana.url=https://g", "config.grafana.tls_config.ca_fle=/etc/perf-exporter/secrets/ca.crt"}, "'ca_fle' not allowed"},
+		{"inline grafana TLS key", []string{"config.grafana.url=https://g", "config.grafana.tls_config.key=abc"}, "config.grafana.tls_config.key: a secret would be stored in the ConfigMap; put it into secretFiles (or existingSecret) and use key_file"},
 		// Issue 16: environment set files.
 		{"set file not .yaml", []string{`environmentSetFiles.board\.yml=board: []`}, "'board.yml' does not match pattern"},
 		{"set file in a folder", []string{`environmentSetFiles.sets/board\.yaml=board: []`}, "invalid propertyName 'sets/board.yaml'"},
@@ -220,6 +230,134 @@ func TestSchemaConfigSectionsMatchConfigPackage(t *testing.T) {
 	if !slices.Equal(inSchema, inGo) {
 		t.Fatalf("values.schema.json config sections %v, config.Config has %v", inSchema, inGo)
 	}
+}
+
+// Below the top level, the schema's global, grafana and regressions sections
+// have additionalProperties false: their keys must be exactly the config
+// package's, or helm would reject a valid config (or pass a misspelt key to
+// a pod that then cannot start).
+func TestSchemaConfigKeysMatchConfigPackage(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(chartDir, "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string // properties below config, "items" for a list's element, "*" for a map's value
+		typ  reflect.Type
+	}{
+		{"global", reflect.TypeFor[config.Global]()},
+		{"global.limits", reflect.TypeFor[config.Limits]()},
+		{"global.retention", reflect.TypeFor[config.Retention]()},
+		{"global.environment_window", reflect.TypeFor[config.EnvironmentWindow]()},
+		{"global.regressions", reflect.TypeFor[config.Regressions]()},
+		{"profiles.items.regressions", reflect.TypeFor[config.Regressions]()},
+		{"grafana", reflect.TypeFor[config.Grafana]()},
+		{"grafana.basic_auth", reflect.TypeFor[config.BasicAuth]()},
+		{"grafana.tls_config", reflect.TypeFor[config.GrafanaTLSConfig]()},
+		{"grafana.annotations", reflect.TypeFor[config.GrafanaAnnotations]()},
+		{"grafana.boards.*", reflect.TypeFor[config.GrafanaBoard]()},
+		{"grafana.boards.*.time", reflect.TypeFor[config.GrafanaTimeRange]()},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			node := schema["properties"].(map[string]any)["config"].(map[string]any)
+			for step := range strings.SplitSeq(tc.path, ".") {
+				var next any
+				switch step {
+				case "items":
+					next = node["items"]
+				case "*":
+					next = node["additionalProperties"]
+				default:
+					props, _ := node["properties"].(map[string]any)
+					next = props[step]
+				}
+				n, ok := next.(map[string]any)
+				if !ok {
+					t.Fatalf("the schema has no object at config.%s (step %q)", tc.path, step)
+				}
+				node = n
+			}
+			if node["additionalProperties"] != false {
+				t.Errorf("config.%s: additionalProperties is %v, want false (else a misspelt key passes)", tc.path, node["additionalProperties"])
+			}
+			props, _ := node["properties"].(map[string]any)
+			var inSchema []string
+			for k := range props {
+				inSchema = append(inSchema, k)
+			}
+			inGo := yamlKeys(tc.typ)
+			slices.Sort(inSchema)
+			slices.Sort(inGo)
+			if !slices.Equal(inSchema, inGo) {
+				t.Errorf("values.schema.json config.%s has keys %v, %s has %v", tc.path, inSchema, tc.typ, inGo)
+			}
+		})
+	}
+}
+
+// The config keys that landed with change points, Grafana annotations and
+// TLS, and the mesh variables render as given (a port given as a number
+// too, as --set makes it) and perf-exporter loads them.
+func TestNewConfigKeysRenderAndLoad(t *testing.T) {
+	t.Parallel()
+	objs := render(t,
+		"--set", "config.global.regressions.window=20",
+		"--set", "config.grafana.url=https://grafana.monitoring",
+		"--set", "config.grafana.tls_config.insecure_skip_verify=true",
+		"--set", "config.grafana.annotations.enabled=true",
+		"--set", "config.grafana.annotations.dashboards={checkout-svc}",
+		"--set", "config.profiles[0].name=checkout",
+		"--set", "config.profiles[0].schedule=@hourly",
+		"--set", "config.profiles[0].target.url=http://checkout.shop",
+		"--set", "config.profiles[0].regressions.min_magnitude=0",
+		"--set", "config.profiles[0].environment_vars.pod_label=app.kubernetes.io/name",
+		"--set", "config.profiles[0].environment_vars.linkerd_admin_port=4191",
+	)
+	cfg, err := config.LoadFile(podConfigDir(t, objs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global.Regressions.Window != 20 {
+		t.Errorf("global.regressions.window %d, want 20", cfg.Global.Regressions.Window)
+	}
+	if a := cfg.Grafana.Annotations; a == nil || !a.Enabled || !slices.Equal(a.Dashboards, []string{"checkout-svc"}) {
+		t.Errorf("grafana.annotations %+v, want enabled on checkout-svc", a)
+	}
+	if !cfg.Grafana.TLSConfig.InsecureSkipVerify {
+		t.Error("grafana.tls_config.insecure_skip_verify is lost")
+	}
+	p := cfg.Profiles[0]
+	if m := p.Regressions.MinMagnitude; m == nil || *m != 0 {
+		t.Errorf("profile regressions.min_magnitude %v, want 0 (every significant change)", m)
+	}
+	if v := p.EnvironmentVars["linkerd_admin_port"]; v != "4191" {
+		t.Errorf("environment_vars.linkerd_admin_port %q, want 4191", v)
+	}
+	if v := p.EnvironmentVars["pod_label"]; v != "app.kubernetes.io/name" {
+		t.Errorf("environment_vars.pod_label %q", v)
+	}
+}
+
+// yamlKeys are the YAML keys of a struct, inline fields' included.
+func yamlKeys(typ reflect.Type) []string {
+	var keys []string
+	for field := range typ.Fields() {
+		name, opts, _ := strings.Cut(field.Tag.Get("yaml"), ",")
+		switch {
+		case name == "-" || !field.IsExported():
+		case opts == "inline" || strings.Contains(opts, "inline"):
+			keys = append(keys, yamlKeys(field.Type)...)
+		case name != "":
+			keys = append(keys, name)
+		default:
+			keys = append(keys, strings.ToLower(field.Name))
+		}
+	}
+	return keys
 }
 
 func TestPodIsHardened(t *testing.T) {
