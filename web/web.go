@@ -110,9 +110,12 @@ func (h *Handler) routes() {
 		}
 		_, _ = w.Write([]byte("Ready\n"))
 	})
-	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if err := o.Reload(); err != nil {
 			http.Error(w, "reload failed, the previous config stays in force:\n"+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if backToLandingPage(w, r, "../") {
 			return
 		}
 		_, _ = w.Write([]byte("Reloaded\n"))
@@ -168,6 +171,9 @@ func (h *Handler) runNow(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err)
 	default:
+		if backToLandingPage(w, r, "../../../../") {
+			return
+		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"profile": name, "status": "started"})
 	}
 }

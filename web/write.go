@@ -75,6 +75,21 @@ func isSafeMethod(method string) bool {
 	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
 }
 
+// backToLandingPage sends a browser that submitted one of the landing
+// page's write buttons back to the page (303, relative to the endpoint so a
+// path prefix in front of the exporter is kept), where the run or the
+// reloaded config shows; API clients, which do not ask for HTML, get the
+// answer itself. It reports whether it redirected. Errors are never
+// redirected: the browser shows them.
+func backToLandingPage(w http.ResponseWriter, r *http.Request, landing string) bool {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return false
+	}
+	w.Header().Set("Location", landing)
+	w.WriteHeader(http.StatusSeeOther)
+	return true
+}
+
 // forbidden answers 403: JSON under /api/ like every API error, plain text
 // elsewhere.
 func forbidden(w http.ResponseWriter, r *http.Request, reason string) {

@@ -192,6 +192,35 @@ func TestLandingPageShowsWriteButtonsOnlyWhenEnabled(t *testing.T) {
 	}
 }
 
+// TestWriteButtonsLeadBackToThePage: the landing page's buttons, submitted
+// by a browser (Accept: text/html), are answered with a redirect back to
+// the page, which resolves to it from the endpoint; API clients get 202 and
+// the text as before.
+func TestWriteButtonsLeadBackToThePage(t *testing.T) {
+	s := newWriteServer(t, true, true)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/-/reload", "/api/v1/profiles/checkout/run"} {
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if resp.StatusCode != http.StatusSeeOther || err != nil || loc.Path != "/" {
+			t.Errorf("browser POST %s: %d to %v (%v), want 303 to the landing page", path, resp.StatusCode, loc, err)
+		}
+	}
+	if s.runs.Load() != 1 || s.reloads.Load() != 1 {
+		t.Errorf("%d runs, %d reloads: want one of each", s.runs.Load(), s.reloads.Load())
+	}
+	if status, body := post(t, s.url+"/api/v1/profiles/checkout/run", nil); status != http.StatusAccepted || !strings.Contains(body, `"started"`) {
+		t.Errorf("API POST run: %d %q", status, body)
+	}
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
