@@ -20,7 +20,7 @@ const environmentTimeout = 2 * time.Minute
 // The environment queries follow in the background: they wait for
 // Prometheus's next scrape, and neither the next run nor other profiles'
 // runs should wait for them.
-func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profile, gen uint64, tick time.Time, trigger string) {
+func (s *Scheduler) run(cfg *config.Config, slots *slots, p config.Profile, gen uint64, tick time.Time, trigger string) {
 	doc := s.measure(cfg, slots, p, gen, tick, trigger)
 	if doc != nil && s.opts.Finished != nil {
 		s.opts.Finished.RunFinished(doc)
@@ -45,16 +45,14 @@ func (s *Scheduler) run(cfg *config.Config, slots chan struct{}, p config.Profil
 // and publishes its document. It returns nil when no run took place. gen
 // is the profile's generation when the run was launched: a profile removed
 // since gets nothing published (see publish).
-func (s *Scheduler) measure(cfg *config.Config, slots chan struct{}, p config.Profile, gen uint64, tick time.Time, trigger string) *result.Document {
+func (s *Scheduler) measure(cfg *config.Config, slots *slots, p config.Profile, gen uint64, tick time.Time, trigger string) *result.Document {
 	ctx := s.ctx
 	jitter(ctx, cfg.Global.StartJitter.D())
-	select {
-	case slots <- struct{}{}:
-		defer func() { <-slots }()
-	case <-ctx.Done():
+	if err := slots.acquire(ctx, tick); err != nil {
 		s.ifCurrent(p.Name, gen, func() { s.opts.Recorder.CountOutcome(p.Name, result.OutcomeAborted) })
 		return nil
 	}
+	defer slots.release()
 	start := s.opts.Now()
 	late := max(start.Sub(tick), 0)
 	// A profile removed while its run waited for a slot does not run; the

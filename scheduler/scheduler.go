@@ -117,7 +117,7 @@ type Scheduler struct {
 	// generation it was launched in; one launched before a removal
 	// publishes nothing, even if the name is configured again.
 	gen   map[string]uint64
-	slots chan struct{} // max_concurrent_runs
+	slots *slots // max_concurrent_runs
 }
 
 type entry struct {
@@ -170,9 +170,9 @@ func (s *Scheduler) Apply(cfg *config.Config) error {
 func (s *Scheduler) reconcile(cfg *config.Config) ([]config.Profile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.slots == nil || cap(s.slots) != cfg.Global.MaxConcurrentRuns {
+	if s.slots == nil || s.slots.size != cfg.Global.MaxConcurrentRuns {
 		// Runs holding a slot of the old semaphore release it there.
-		s.slots = make(chan struct{}, cfg.Global.MaxConcurrentRuns)
+		s.slots = newSlots(cfg.Global.MaxConcurrentRuns)
 	}
 	s.cfg = cfg
 	wanted := map[string]config.Profile{}
