@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/url"
@@ -269,27 +270,15 @@ const (
 // ApplyDefaults fills what the file left out. It is idempotent.
 func (c *Config) ApplyDefaults() {
 	g := &c.Global
-	if g.MaxConcurrentRuns == 0 {
-		g.MaxConcurrentRuns = 1
-	}
-	if g.Limits.MaxQPS == 0 {
-		g.Limits.MaxQPS = DefaultMaxQPS
-	}
-	if g.Limits.MaxConnections == 0 {
-		g.Limits.MaxConnections = DefaultMaxConns
-	}
-	if g.Limits.MaxDuration == 0 {
-		g.Limits.MaxDuration = Duration(DefaultMaxDuration)
-	}
-	if g.BaselineRuns == 0 {
-		g.BaselineRuns = DefaultBaselineRuns
-	}
-	if g.Retention.MaxRuns == 0 {
-		g.Retention.MaxRuns = DefaultRetainRuns
-	}
-	setDefault(&c.Engines.Wrk.Path, "wrk")
-	setDefault(&c.Engines.Wrk2.Path, "wrk2")
-	setDefault(&c.Engines.Nighthawk.Path, "nighthawk_client")
+	g.MaxConcurrentRuns = cmp.Or(g.MaxConcurrentRuns, 1)
+	g.Limits.MaxQPS = cmp.Or(g.Limits.MaxQPS, DefaultMaxQPS)
+	g.Limits.MaxConnections = cmp.Or(g.Limits.MaxConnections, DefaultMaxConns)
+	g.Limits.MaxDuration = cmp.Or(g.Limits.MaxDuration, Duration(DefaultMaxDuration))
+	g.BaselineRuns = cmp.Or(g.BaselineRuns, DefaultBaselineRuns)
+	g.Retention.MaxRuns = cmp.Or(g.Retention.MaxRuns, DefaultRetainRuns)
+	c.Engines.Wrk.Path = cmp.Or(c.Engines.Wrk.Path, "wrk")
+	c.Engines.Wrk2.Path = cmp.Or(c.Engines.Wrk2.Path, "wrk2")
+	c.Engines.Nighthawk.Path = cmp.Or(c.Engines.Nighthawk.Path, "nighthawk_client")
 	for i := range c.Profiles {
 		c.Profiles[i].ApplyDefaults()
 	}
@@ -297,34 +286,22 @@ func (c *Config) ApplyDefaults() {
 
 // ApplyDefaults fills what the profile left out. It is idempotent.
 func (p *Profile) ApplyDefaults() {
-	setDefault(&p.Engine, EngineFortio)
-	setDefault(&p.Target.Protocol, ProtocolHTTP1)
+	p.Engine = cmp.Or(p.Engine, EngineFortio)
+	p.Target.Protocol = cmp.Or(p.Target.Protocol, ProtocolHTTP1)
 	if p.Target.Method == "" {
 		p.Target.Method = "GET"
 		if p.Target.Body != "" {
 			p.Target.Method = "POST"
 		}
 	}
-	if p.Target.Timeout == 0 {
-		p.Target.Timeout = Duration(DefaultTimeout)
-	}
-	if p.Load.Connections == 0 {
-		p.Load.Connections = DefaultConnections
-	}
-	if p.Load.Duration == 0 {
-		p.Load.Duration = Duration(DefaultDuration)
-	}
+	p.Target.Timeout = cmp.Or(p.Target.Timeout, Duration(DefaultTimeout))
+	p.Load.Connections = cmp.Or(p.Load.Connections, DefaultConnections)
+	p.Load.Duration = cmp.Or(p.Load.Duration, Duration(DefaultDuration))
 	if len(p.Load.Percentiles) == 0 {
 		p.Load.Percentiles = append([]float64(nil), DefaultPercentiles...)
 		if p.Engine == EngineWrk {
 			p.Load.Percentiles = append([]float64(nil), WrkPercentiles...)
 		}
-	}
-}
-
-func setDefault(s *string, def string) {
-	if *s == "" {
-		*s = def
 	}
 }
 

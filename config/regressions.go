@@ -1,5 +1,7 @@
 package config
 
+import "cmp"
+
 // Regressions tunes the change-point detector (package changepoint). In a
 // profile, a field left out takes global.regressions' value.
 type Regressions struct {
@@ -25,15 +27,11 @@ const (
 )
 
 func (r *Regressions) applyDefaults() {
-	if r.Significance == 0 {
-		r.Significance = DefaultRegressionSignificance
-	}
+	r.Significance = cmp.Or(r.Significance, DefaultRegressionSignificance)
+	r.Window = cmp.Or(r.Window, DefaultRegressionWindow)
 	if r.MinMagnitude == nil {
 		m := DefaultRegressionMinMagnitude
 		r.MinMagnitude = &m
-	}
-	if r.Window == 0 {
-		r.Window = DefaultRegressionWindow
 	}
 }
 

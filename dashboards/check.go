@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 		problem("cannot reach Grafana at %s: %v", c.URL(), err)
 		return out
 	default:
-		ok("Grafana %s at %s is healthy (database %s)", orUnknown(h.Payload.Version, "(version hidden)"), c.URL(), orUnknown(h.Payload.Database, "unknown"))
+		ok("Grafana %s at %s is healthy (database %s)", cmp.Or(h.Payload.Version, "(version hidden)"), c.URL(), cmp.Or(h.Payload.Database, "unknown"))
 	}
 
 	if folder.UID == "" {
@@ -118,11 +119,4 @@ func (c *Client) Check(ctx context.Context, folder Folder, datasourceUID string)
 		ok("datasource %q (%s) is a Prometheus", datasourceUID, ds.Payload.Name)
 	}
 	return out
-}
-
-func orUnknown(s, unknown string) string {
-	if s == "" {
-		return unknown
-	}
-	return s
 }

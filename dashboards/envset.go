@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -250,7 +251,7 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 		targets, _ := p.model["targets"].([]any)
 		panelQueries := 0
 		if len(targets) == 0 {
-			imp.Skipped = append(imp.Skipped, Skipped{Panel: title, Reason: fmt.Sprintf("no queries (a %s panel)", orUnknown(panelType, "typeless"))})
+			imp.Skipped = append(imp.Skipped, Skipped{Panel: title, Reason: fmt.Sprintf("no queries (a %s panel)", cmp.Or(panelType, "typeless"))})
 			continue
 		}
 		for _, t := range targets {

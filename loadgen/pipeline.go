@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -110,15 +111,9 @@ func (r *Run) Pending() *result.Document {
 // engine's measurement stays as returned.
 func (r *Run) withRequested(m *result.Measurement) *result.Measurement {
 	c := *m
-	if c.RequestedDuration == 0 {
-		c.RequestedDuration = r.Profile.Load.Duration.D()
-	}
-	if c.RequestedQPS == 0 {
-		c.RequestedQPS = max(r.Profile.Load.QPS, 0)
-	}
-	if c.Connections == 0 {
-		c.Connections = r.Profile.Load.Connections
-	}
+	c.RequestedDuration = cmp.Or(c.RequestedDuration, r.Profile.Load.Duration.D())
+	c.RequestedQPS = cmp.Or(c.RequestedQPS, max(r.Profile.Load.QPS, 0))
+	c.Connections = cmp.Or(c.Connections, r.Profile.Load.Connections)
 	if c.StartTime.IsZero() {
 		c.StartTime = r.Start
 	}

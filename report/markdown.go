@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -17,7 +18,7 @@ func WriteMarkdown(w io.Writer, doc *result.Document, comparisons []result.Compa
 	x := &doc.PerfExporter
 	var b strings.Builder
 	fmt.Fprintf(&b, "## perf-exporter run %s: %s\n\n", mdCode(x.Profile), mdOutcome(x.Outcome))
-	fmt.Fprintf(&b, "%s %s with %s (%s), run %s\n\n", mdCode(orDefault(x.Method, "GET")), mdCode(doc.URL), mdCode(x.Engine), mdCode(x.Protocol), mdCode(x.RunID))
+	fmt.Fprintf(&b, "%s %s with %s (%s), run %s\n\n", mdCode(cmp.Or(x.Method, "GET")), mdCode(doc.URL), mdCode(x.Engine), mdCode(x.Protocol), mdCode(x.RunID))
 	if x.Error != "" {
 		fmt.Fprintf(&b, "**Error:** %s\n\n", mdCell(x.Error))
 	}
@@ -107,11 +108,4 @@ func mdCell(s string) string {
 // whatever it holds.
 func mdCode(s string) string {
 	return "`" + strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'") + "`"
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
