@@ -17,16 +17,32 @@ import (
 // lists equal.
 var EnvironmentBuiltinVars = []string{"interval", "interval_ms", "istio_namespace", "kube_pod_label", "linkerd_admin_port", "linkerd_namespace", "namespace", "node", "pod_label", "range", "range_ms", "range_s", "rate_interval", "workload"}
 
-// environmentPlaceholder is the ${name} syntax environment.Expand fills.
+// environmentPlaceholder is the ${name} syntax of environment queries.
 var environmentPlaceholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// promqlEscaper is environment.Expand's escaping of a value inside a
-// double-quoted PromQL string.
+// ReplacePlaceholders replaces each ${name} of an environment query with
+// value(name): environment.Expand fills them, the config check and the
+// board import put stand-ins.
+func ReplacePlaceholders(query string, value func(name string) string) string {
+	return environmentPlaceholder.ReplaceAllStringFunc(query, func(m string) string { return value(m[2 : len(m)-1]) })
+}
+
+// promqlEscaper makes a value safe inside a double-quoted PromQL string
+// (the label matchers the variables are meant for): a regex such as
+// `shop\d+` must reach Prometheus with its backslash, and a quote must not
+// end the string early.
 var promqlEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// EscapePromQLString escapes a variable's value for a double-quoted PromQL
+// string.
+func EscapePromQLString(v string) string { return promqlEscaper.Replace(v) }
 
 // promql parses with every optional syntax on: whether the server has a
 // feature enabled is for the server to say; a syntax error is not.
 var promql = parser.NewParser(parser.Options{EnableExperimentalFunctions: true, EnableBinopFillModifiers: true, EnableUnquotedUTF8Names: true})
+
+// ParsePromQL parses a query as the config check does.
+func ParsePromQL(query string) (parser.Expr, error) { return promql.ParseExpr(query) }
 
 // environmentQueries checks user-defined queries now rather than at every
 // run, where they only warned: each query parses as PromQL, and each
@@ -82,10 +98,9 @@ func (v *validator) environmentQueries(c *Config) {
 // value; an unused set (vars nil) gets stand-ins for every name.
 func expandForCheck(query string, vars map[string]string) (string, []string) {
 	var missing []string
-	out := environmentPlaceholder.ReplaceAllStringFunc(query, func(m string) string {
-		name := m[2 : len(m)-1]
+	out := ReplacePlaceholders(query, func(name string) string {
 		if v, ok := vars[name]; ok {
-			return promqlEscaper.Replace(v)
+			return EscapePromQLString(v)
 		}
 		switch {
 		case name == "rate_interval" || name == "interval" || name == "range":
@@ -98,14 +113,14 @@ func expandForCheck(query string, vars map[string]string) (string, []string) {
 		if !slices.Contains(missing, name) {
 			missing = append(missing, name)
 		}
-		return m
+		return "${" + name + "}"
 	})
 	return out, missing
 }
 
 // checkPromQL returns the parser's complaint, or "".
 func checkPromQL(query string) string {
-	if _, err := promql.ParseExpr(query); err != nil {
+	if _, err := ParsePromQL(query); err != nil {
 		return "not valid PromQL: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
 	return ""

@@ -196,11 +196,6 @@ func boardPanels(model map[string]any) []boardPanel {
 	return out
 }
 
-// promql parses queries with every optional syntax on, as config does.
-var promql = parser.NewParser(parser.Options{EnableExperimentalFunctions: true, EnableBinopFillModifiers: true, EnableUnquotedUTF8Names: true})
-
-var placeholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // importSet is the import without Grafana: lookup reads a datasource.
 func importSet(model map[string]any, opts SetImportOptions, lookup func(uid string) (datasourceInfo, error)) (*SetImport, error) {
 	if opts.Aggregate == "" {
@@ -307,7 +302,7 @@ func importSet(model map[string]any, opts SetImportOptions, lookup func(uid stri
 					imp.Notes = append(imp.Notes, n)
 				}
 			}
-			expr, err := promql.ParseExpr(placeholder.ReplaceAllStringFunc(res.expr, standIn))
+			expr, err := config.ParsePromQL(config.ReplacePlaceholders(res.expr, standIn))
 			if err != nil {
 				skip("not valid PromQL: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 				continue
@@ -355,8 +350,8 @@ func addNote(imp *SetImport, n string) {
 }
 
 // standIn replaces the environment's placeholders for a syntax check.
-func standIn(m string) string {
-	switch m[2 : len(m)-1] {
+func standIn(name string) string {
+	switch name {
 	case "interval_ms", "range_s", "range_ms":
 		return "60"
 	}

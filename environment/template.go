@@ -3,21 +3,14 @@ package environment
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/perf-exporter/perf-exporter/config"
 )
-
-var placeholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// labelValueEscaper makes a value safe inside a double-quoted PromQL string
-// (the label matchers the variables are meant for): a regex such as
-// `shop\d+` must reach Prometheus with its backslash, and a quote must not
-// end the string early.
-var labelValueEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // Expand fills the ${name} placeholders of a query template. vars are the
 // profile's environment_vars over DefaultVars, plus rate_interval. A
@@ -25,14 +18,13 @@ var labelValueEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 // that would silently match nothing.
 func Expand(template string, vars map[string]string) (string, error) {
 	var missing []string
-	out := placeholder.ReplaceAllStringFunc(template, func(m string) string {
-		name := m[2 : len(m)-1]
+	out := config.ReplacePlaceholders(template, func(name string) string {
 		v, ok := vars[name]
 		if !ok {
 			missing = append(missing, name)
-			return m
+			return "${" + name + "}"
 		}
-		return labelValueEscaper.Replace(v)
+		return config.EscapePromQLString(v)
 	})
 	if len(missing) > 0 {
 		known := slices.Sorted(maps.Keys(vars))

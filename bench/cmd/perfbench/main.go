@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -63,7 +64,7 @@ func suiteCommand(ctx context.Context, args []string) int {
 	var sections string
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "where the results table goes (- for stdout)")
 	fs.StringVar(&o.work, "work", "", "work directory for binaries, configs and logs (default: a new temp dir, removed at the end)")
-	fs.StringVar(&o.goTool, "go", envOr("GO", "go"), "go command used to build and run the Go benchmarks")
+	fs.StringVar(&o.goTool, "go", cmp.Or(os.Getenv("GO"), "go"), "go command used to build and run the Go benchmarks")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	fs.StringVar(&sections, "sections", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ","))
 	fs.DurationVar(&o.duration, "duration", time.Second, "length of each throughput run")
@@ -147,11 +148,4 @@ func runSuite(ctx context.Context, o options) error {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s perfbench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
-
-func envOr(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return fallback
 }
