@@ -102,12 +102,8 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 
 // profileStep names a profile by its name, as the validator's messages do.
 func profileStep(item *yaml.Node, i int) string {
-	if item.Kind == yaml.MappingNode {
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			if item.Content[j].Value == "name" {
-				return "profile " + shorten(item.Content[j+1].Value)
-			}
-		}
+	if name := child(item, "name"); name != nil {
+		return "profile " + shorten(name.Value)
 	}
 	return fmt.Sprintf("profile %d", i+1)
 }
