@@ -62,6 +62,9 @@ func TestRegressionOpenedAcceptedAndRestored(t *testing.T) {
 	if r := sample(t, exposition, `perf_regression_change_ratio{metric="latency_p50",profile="p"}`); r < 1.3 {
 		t.Errorf("change ratio %g, want about 2 (5 -> 10 ms)", r)
 	}
+	if ts := sample(t, exposition, `perf_regression_started_timestamp_seconds{metric="latency_p50",profile="p"}`); ts <= 0 {
+		t.Errorf("perf_regression_started_timestamp_seconds %g while the regression is open, want its start", ts)
+	}
 
 	list := exec.Command(bin, "changes", "list", "--url", base, "p")
 	out, err := list.CombinedOutput()
