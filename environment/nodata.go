@@ -10,6 +10,8 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/perf-exporter/perf-exporter/config"
 )
 
 // selectorUse is one series selector of a query, and the range it is read
@@ -30,7 +32,7 @@ type selectorUse struct {
 // queries; when those fail too it says only what it could not tell.
 func explainNoData(ctx context.Context, api v1.API, query string, from, to time.Time) string {
 	const generic = "the query matched no series (is the metric scraped, and do namespace, workload and node match?)"
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
+	expr, err := config.ParsePromQL(query) // as the config check parsed it
 	if err != nil {
 		return generic
 	}
