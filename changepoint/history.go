@@ -33,13 +33,38 @@ func (h *History) Len() int { return len(h.runs) }
 
 // Add appends the next run and updates every metric it measured.
 func (h *History) Add(r Run) {
+	for _, s := range h.add(r) {
+		s.changes = s.merge()
+	}
+}
+
+// AddAll appends runs as Add would one by one, with the same change points
+// after (Series.AppendAll): the replay of a stored history at start.
+func (h *History) AddAll(runs []Run) {
+	touched := map[*metricSeries]bool{}
+	for _, r := range runs {
+		for _, s := range h.add(r) {
+			touched[s] = true
+		}
+	}
+	for _, metric := range Metrics() { // in a fixed order, as Add merges
+		if s := h.series[metric]; s != nil && touched[s] {
+			s.changes = s.merge()
+		}
+	}
+}
+
+// add appends a run, and each of its values without merging; it returns
+// the series it added to.
+func (h *History) add(r Run) []*metricSeries {
 	pos := len(h.runs)
 	values := r.Values
 	r.Values = nil
 	h.runs = append(h.runs, r)
 	if !r.Counts {
-		return
+		return nil
 	}
+	var touched []*metricSeries
 	for _, metric := range Metrics() {
 		v, ok := values[metric]
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -50,9 +75,11 @@ func (h *History) Add(r Run) {
 			s = &metricSeries{Series: NewSeries(h.params, scaleOf(metric))}
 			h.series[metric] = s
 		}
-		s.Append(v)
+		s.push(v)
 		s.run = append(s.run, pos)
+		touched = append(touched, s)
 	}
+	return touched
 }
 
 // ChangePoint is a change point of one metric of a profile.

@@ -125,6 +125,10 @@ type Series struct {
 	changes []Change
 	// judged caches the merge step's judgements by (lo, c, hi).
 	judged map[[3]int]judged
+	// windows caches the split step's findings in whole windows by (start,
+	// end): a whole window's values never change, and the next appends
+	// search most of the same windows again.
+	windows map[[2]int][]int
 }
 
 // NewSeries starts an empty series. The parameters must be valid.
@@ -141,6 +145,24 @@ func (s *Series) Len() int { return len(s.raw) }
 // step then re-judges all of them, which costs one t-test per weak change
 // point thanks to the prefix sums.
 func (s *Series) Append(v float64) {
+	s.push(v)
+	s.changes = s.merge()
+}
+
+// AppendAll appends values as Append would one by one, with the same
+// change points after, but merges once at the end: the merge step's result
+// depends only on the weak change points and the values, and the split
+// step never reads it. Replaying a stored history costs a fraction of
+// appending it.
+func (s *Series) AppendAll(vs []float64) {
+	for _, v := range vs {
+		s.push(v)
+	}
+	s.changes = s.merge()
+}
+
+// push adds a value and runs the split step, without merging.
+func (s *Series) push(v float64) {
 	y := v
 	if s.scale.Log {
 		y = math.Log(math.Max(v, tiny))
@@ -155,7 +177,6 @@ func (s *Series) Append(v float64) {
 	s.sum = append(s.sum, s.sum[n-1]+y)
 	s.sumSq = append(s.sumSq, s.sumSq[n-1]+y*y)
 	s.split(1)
-	s.changes = s.merge()
 }
 
 // tiny stands in for non-positive values on a log scale.
@@ -190,9 +211,26 @@ func (s *Series) split(newPoints int) {
 		}
 	}
 	weakP := weakThreshold(s.params.Significance)
+	// The searches start no earlier at later appends (start only grows
+	// with the series and its weak change points): windows before this one
+	// are not searched again.
+	for k := range s.windows {
+		if k[0] < start {
+			delete(s.windows, k)
+		}
+	}
 	for start < n {
 		end := min(start+w, n)
-		found := s.detectWindow(start, end, weakP)
+		found, ok := s.windows[[2]int{start, end}]
+		if !ok {
+			found = s.detectWindow(start, end, weakP)
+			if end-start == w {
+				if s.windows == nil {
+					s.windows = map[[2]int][]int{}
+				}
+				s.windows[[2]int{start, end}] = found
+			}
+		}
 		next := start + step
 		if len(found) > 0 && found[len(found)-1] > next {
 			next = found[len(found)-1]

@@ -168,10 +168,14 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 	// The detector's work per run grows with the weak change points of the
 	// history: it follows the last MaxHistory runs (the store's default
 	// retention).
+	// AddAll leaves the detector as adding the runs one by one did, at a
+	// fraction of the cost (it merges once).
 	runs = runs[max(0, len(runs)-t.maxHistory):]
-	for _, s := range runs {
-		st.hist.Add(runFromSummary(s))
+	replay := make([]changepoint.Run, len(runs))
+	for i, s := range runs {
+		replay[i] = runFromSummary(s)
 	}
+	st.hist.AddAll(replay)
 	st.refresh()
 	for _, c := range st.changes {
 		st.isNew(c) // found before this start: not counted again
