@@ -221,6 +221,66 @@ func redactArgs(args []string, headerFlag string, t *config.Target) []string {
 	return out
 }
 
+// externalPlan is a profile translated for an external engine: how to
+// call it, and what its runs need.
+type externalPlan struct {
+	tool externalTool // without its arguments
+	// file is the content of a private temporary file the tool reads (wrk's
+	// Lua script, Nighthawk's requests), "" for none; fileExt its extension.
+	file, fileExt string
+	// args are the tool's arguments for a run of seconds, given the file's
+	// path ("" without a file).
+	args        func(file string, seconds int64) []string
+	seconds     int64 // the measured run's, whole
+	connections int   // what the tool really opens
+	notes       []string
+	// parse reads the tool's report; the warmup's with no percentiles.
+	parse func(stdout []byte, percentiles []float64) (*result.Measurement, error)
+}
+
+// runExternal runs the profile's warmup, if any, as a separate unmeasured
+// run, then the measured one. A run stopped before the tool reported is
+// aborted, not failed.
+func runExternal(ctx context.Context, p config.Profile, x externalPlan) (*result.Measurement, error) {
+	engine := x.tool.engine
+	var file string
+	if x.file != "" {
+		path, remove, err := writeScript(engine, x.fileExt, x.file)
+		if err != nil {
+			return nil, err
+		}
+		defer remove()
+		file = path
+	}
+	tool := x.tool
+	if warmup := p.Load.Warmup.D(); warmup > 0 {
+		secs, _ := wholeSeconds(warmup)
+		tool.args = x.args(file, secs)
+		out := tool.run(ctx)
+		if ctx.Err() != nil {
+			return abortedResult(engine, p, time.Now(), "stopped during the warmup"), nil
+		}
+		if _, err := x.parse(out.stdout, nil); err != nil {
+			return nil, fmt.Errorf("warmup: %w", out.failure(engine, err))
+		}
+	}
+
+	start := time.Now()
+	if ctx.Err() != nil {
+		return abortedResult(engine, p, start, "stopped before it started"), nil
+	}
+	tool.args = x.args(file, x.seconds)
+	out := tool.run(ctx)
+	r, err := x.parse(out.stdout, p.Load.Percentiles)
+	if err != nil {
+		if out.interrupted {
+			return abortedResult(engine, p, start, out.failure(engine, err).Error()), nil
+		}
+		return nil, out.failure(engine, err)
+	}
+	return completeExternal(r, engine, p, start, x.connections, x.notes, out), nil
+}
+
 // completeExternal fills in what an external tool's report does not say
 // about the run: the profile's target and load, and how the run ended.
 func completeExternal(r *result.Measurement, engine string, p config.Profile, start time.Time, connections int, notes []string, out externalRun) *result.Measurement {

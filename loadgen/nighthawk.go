@@ -62,44 +62,14 @@ func (n *Nighthawk) Run(ctx context.Context, p config.Profile, _ result.Observer
 	if err != nil {
 		return nil, fmt.Errorf("nighthawk: %w", err)
 	}
-	var requestsPath string
-	if inv.requests != "" {
-		path, remove, err := writeScript(config.EngineNighthawk, ".json", inv.requests)
-		if err != nil {
-			return nil, err
-		}
-		defer remove()
-		requestsPath = path
-	}
-	tool := externalTool{engine: config.EngineNighthawk, bin: bin, logger: n.logger, grace: nighthawkGrace,
-		redact: func(args []string) []string { return redactArgs(args, "--request-header", &p.Target) }}
-
-	if warmup := p.Load.Warmup.D(); warmup > 0 {
-		secs, _ := wholeSeconds(warmup)
-		tool.args = inv.args(secs, requestsPath)
-		out := tool.run(ctx)
-		if ctx.Err() != nil {
-			return abortedResult(config.EngineNighthawk, p, time.Now(), "stopped during the warmup"), nil
-		}
-		if _, err := parseNighthawk(out.stdout, nil); err != nil {
-			return nil, fmt.Errorf("warmup: %w", out.failure(config.EngineNighthawk, err))
-		}
-	}
-
-	start := time.Now()
-	if ctx.Err() != nil {
-		return abortedResult(config.EngineNighthawk, p, start, "stopped before it started"), nil
-	}
-	tool.args = inv.args(inv.seconds, requestsPath)
-	out := tool.run(ctx)
-	r, err := parseNighthawk(out.stdout, p.Load.Percentiles)
-	if err != nil {
-		if out.interrupted {
-			return abortedResult(config.EngineNighthawk, p, start, out.failure(config.EngineNighthawk, err).Error()), nil
-		}
-		return nil, out.failure(config.EngineNighthawk, err)
-	}
-	return completeExternal(r, config.EngineNighthawk, p, start, inv.connections, inv.notes, out), nil
+	return runExternal(ctx, p, externalPlan{
+		tool: externalTool{engine: config.EngineNighthawk, bin: bin, logger: n.logger, grace: nighthawkGrace,
+			redact: func(args []string) []string { return redactArgs(args, "--request-header", &p.Target) }},
+		file: inv.requests, fileExt: ".json",
+		args:    func(requestsPath string, seconds int64) []string { return inv.args(seconds, requestsPath) },
+		seconds: inv.seconds, connections: inv.connections, notes: inv.notes,
+		parse: parseNighthawk,
+	})
 }
 
 // nighthawkCall is a profile translated into nighthawk_client's command

@@ -62,44 +62,15 @@ func (w *Wrk) Run(ctx context.Context, p config.Profile, _ result.Observer) (*re
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.flavour, err)
 	}
-	var scriptPath string
-	if inv.script != "" {
-		path, remove, err := writeScript(w.flavour, ".lua", inv.script)
-		if err != nil {
-			return nil, err
-		}
-		defer remove()
-		scriptPath = path
-	}
-	tool := externalTool{engine: w.flavour, bin: bin, logger: w.logger, resendInterrupt: true, grace: wrkGrace,
-		redact: func(args []string) []string { return redactArgs(args, "-H", &p.Target) }}
-
-	if warmup := p.Load.Warmup.D(); warmup > 0 {
-		secs, _ := wholeSeconds(warmup)
-		tool.args = inv.args(scriptPath, secs)
-		out := tool.run(ctx)
-		if ctx.Err() != nil {
-			return abortedResult(w.flavour, p, time.Now(), "stopped during the warmup"), nil
-		}
-		if _, err := parseWrk(out.stdout, w.flavour, nil); err != nil {
-			return nil, fmt.Errorf("warmup: %w", out.failure(w.flavour, err))
-		}
-	}
-
-	start := time.Now()
-	if ctx.Err() != nil {
-		return abortedResult(w.flavour, p, start, "stopped before it started"), nil
-	}
-	tool.args = inv.args(scriptPath, inv.seconds)
-	out := tool.run(ctx)
-	r, err := parseWrk(out.stdout, w.flavour, p.Load.Percentiles)
-	if err != nil {
-		if out.interrupted {
-			return abortedResult(w.flavour, p, start, out.failure(w.flavour, err).Error()), nil
-		}
-		return nil, out.failure(w.flavour, err)
-	}
-	return completeExternal(r, w.flavour, p, start, inv.connections, inv.notes, out), nil
+	return runExternal(ctx, p, externalPlan{
+		tool: externalTool{engine: w.flavour, bin: bin, logger: w.logger, resendInterrupt: true, grace: wrkGrace,
+			redact: func(args []string) []string { return redactArgs(args, "-H", &p.Target) }},
+		file: inv.script, fileExt: ".lua", args: inv.args,
+		seconds: inv.seconds, connections: inv.connections, notes: inv.notes,
+		parse: func(out []byte, percentiles []float64) (*result.Measurement, error) {
+			return parseWrk(out, w.flavour, percentiles)
+		},
+	})
 }
 
 // wrkInvocation is a profile translated into wrk's command line.
