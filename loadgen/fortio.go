@@ -89,16 +89,16 @@ func httpGroup(p config.Profile) groupRunner {
 			ho.MethodOverride = p.Target.Method
 		}
 		stop := abortOnDone(ctx, ho.Stop)
-		res, err := fhttp.RunHTTPTest(ho)
+		retCodes, res, err := runHTTP(ho)
 		stop()
 		if err != nil {
 			return nil, fmt.Errorf("fortio: %w", err)
 		}
-		codes := make(map[string]int64, len(res.RetCodes))
-		for code, n := range res.RetCodes {
+		codes := make(map[string]int64, len(retCodes))
+		for code, n := range retCodes {
 			codes[httpCodeLabel(code)] += n
 		}
-		return &groupResult{res: res.RunnerResults, codes: codes}, nil
+		return &groupResult{res: res, codes: codes}, nil
 	}
 }
 
