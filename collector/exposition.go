@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"slices"
@@ -58,37 +59,27 @@ type exposition struct {
 	runs    *Runs
 	sources []ProfileSeries
 	mu      sync.Mutex // one scrape updates the cache at a time
-	// profiles by name: each one's series encoded per format and family.
+	// profiles by name: whether each one's cached series are current.
 	profiles map[string]*encodedProfile
 	// names are the profiles in exposition order; blocks[i] holds
 	// names[i*blockSize:(i+1)*blockSize].
 	names  []string
 	blocks []*block
 	heads  map[string]*familyHead
+	seed   maphash.Seed
 	zpool  sync.Pool
+	rpool  sync.Pool
 }
 
 type encodedProfile struct {
 	versions []uint64 // the Runs' version, then each source's
-	// families are the samples by family name, per format; nil until a
-	// scrape asks for the format after a change.
-	families [formats]map[string][]byte
-	// prev are the samples the blocks hold, once stale: only families
-	// whose bytes changed are compressed again.
-	prev [formats]map[string][]byte
+	// fresh says the blocks hold the profile's current series in a
+	// format.
+	fresh [formats]bool
 }
 
 // stale marks the encoded samples out of date.
-func (e *encodedProfile) stale() {
-	for f := range e.families {
-		if e.families[f] != nil {
-			if e.prev[f] == nil {
-				e.prev[f] = e.families[f]
-			}
-			e.families[f] = nil
-		}
-	}
-}
+func (e *encodedProfile) stale() { e.fresh = [formats]bool{} }
 
 // familyHead is a family's HELP and TYPE, in text and as the protobuf
 // fields that precede the metrics.
@@ -97,30 +88,37 @@ type familyHead struct {
 }
 
 // block is the gzipped exposition of blockSize profiles per family and
-// format. The uncompressed bytes are concatenated again when asked for:
-// Prometheus always asks for gzip, and keeping both would double the
-// cache's memory.
+// format. Only the compressed bytes are kept: the uncompressed samples of
+// 1 000 profiles in both formats were 9 MB, most of the cache. A profile
+// whose samples changed leaves them pending; the next write unzips the
+// block's family, splices them in and compresses it again (a block is a
+// few kB: tens of microseconds).
 type block struct {
-	gz [formats]map[string]gzipped
+	fams [formats]map[string]*blockFamily
 }
 
-// gzipped are a block's samples of a family, compressed, and their
-// uncompressed size (a protobuf family starts with its length).
-type gzipped struct {
-	z    []byte
-	size int
+// blockFamily is a block's samples of one family in one format.
+type blockFamily struct {
+	z    []byte // the samples, gzipped; nil when they are empty
+	size int    // uncompressed (a protobuf family starts with its length)
+	// lens and sums are each profile's samples' length and hash (0 when
+	// it has none), by position in the block, as z holds them.
+	lens []int
+	sums []uint64
+	// pending are the new samples of profiles by position, not yet in z.
+	pending map[int][]byte
 }
 
 func newBlock() *block {
 	b := &block{}
-	for f := range b.gz {
-		b.gz[f] = map[string]gzipped{}
+	for f := range b.fams {
+		b.fams[f] = map[string]*blockFamily{}
 	}
 	return b
 }
 
 func newExposition(r *Runs) *exposition {
-	return &exposition{runs: r, profiles: map[string]*encodedProfile{}, heads: map[string]*familyHead{}}
+	return &exposition{runs: r, profiles: map[string]*encodedProfile{}, heads: map[string]*familyHead{}, seed: maphash.MakeSeed()}
 }
 
 // update brings the cache up to date in format f; x.mu is held.
@@ -149,15 +147,18 @@ func (x *exposition) update(f format) error {
 	}
 	slices.Sort(names)
 	if !slices.Equal(names, x.names) {
+		// Profiles move between blocks: every one is encoded again (a
+		// reload touches every profile anyway).
 		x.names = names
 		x.blocks = make([]*block, (len(names)+blockSize-1)/blockSize)
 		for i := range x.blocks {
 			x.blocks[i] = newBlock()
 		}
-		for p := range x.profiles {
+		for p, enc := range x.profiles {
 			if _, ok := slices.BinarySearch(names, p); !ok {
 				delete(x.profiles, p)
 			}
+			enc.stale()
 		}
 	}
 	for i, p := range names {
@@ -176,34 +177,51 @@ func (x *exposition) update(f format) error {
 		if o := c.observers[p]; o != nil && o.dirty.Swap(false) {
 			enc.stale()
 		}
-		if enc.families[f] != nil {
+		if enc.fresh[f] {
 			continue
 		}
 		fams, err := x.encodeProfile(p, f)
 		if err != nil {
 			return err
 		}
-		b := x.blocks[i/blockSize]
-		if prev := enc.prev[f]; prev != nil {
-			for name, frag := range fams {
-				if !bytes.Equal(prev[name], frag) {
-					delete(b.gz[f], name)
-				}
+		b, pos := x.blocks[i/blockSize], i%blockSize
+		n := min(blockSize, len(names)-i/blockSize*blockSize)
+		for name, frag := range fams {
+			bf := b.fams[f][name]
+			if bf == nil {
+				bf = &blockFamily{lens: make([]int, n), sums: make([]uint64, n)}
+				b.fams[f][name] = bf
 			}
-			for name := range prev {
-				if _, ok := fams[name]; !ok {
-					delete(b.gz[f], name)
-				}
-			}
-		} else {
-			// Never encoded in f: no block of f was built with it.
-			for name := range fams {
-				delete(b.gz[f], name)
+			bf.set(pos, frag, x.sum(frag))
+		}
+		for name, bf := range b.fams[f] {
+			if _, ok := fams[name]; !ok {
+				bf.set(pos, nil, 0)
 			}
 		}
-		enc.families[f], enc.prev[f] = fams, nil
+		enc.fresh[f] = true
 	}
 	return nil
+}
+
+// sum hashes a profile's samples of a family; 0 is no samples.
+func (x *exposition) sum(frag []byte) uint64 {
+	if len(frag) == 0 {
+		return 0
+	}
+	return maphash.Bytes(x.seed, frag) | 1
+}
+
+// set makes frag (hashed sum) the samples at pos, if they changed.
+func (bf *blockFamily) set(pos int, frag []byte, sum uint64) {
+	if bf.sums[pos] == sum {
+		return
+	}
+	bf.sums[pos] = sum
+	if bf.pending == nil {
+		bf.pending = map[int][]byte{}
+	}
+	bf.pending[pos] = frag
 }
 
 // encodeProfile encodes one profile's series in format f; the Runs' lock
@@ -292,34 +310,63 @@ func (x *exposition) familyNames() []string {
 	return names
 }
 
-// blockRaw is a block's samples of a family in format f.
-func (x *exposition) blockRaw(i int, family string, f format) []byte {
-	var out []byte
-	for _, p := range x.names[i*blockSize : min((i+1)*blockSize, len(x.names))] {
-		if enc := x.profiles[p]; enc != nil {
-			out = append(out, enc.families[f][family]...)
+// blockGzip is a block's samples of a family in format f, gzipped (nil
+// z when it has none), with the pending samples spliced in.
+func (x *exposition) blockGzip(i int, family string, f format) (z []byte, size int, err error) {
+	bf := x.blocks[i].fams[f][family]
+	if bf == nil {
+		return nil, 0, nil
+	}
+	if len(bf.pending) == 0 {
+		return bf.z, bf.size, nil
+	}
+	raw, err := x.gunzip(bf.z, bf.size)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cached %s: %w", family, err)
+	}
+	out := make([]byte, 0, bf.size)
+	off := 0
+	for pos, n := range bf.lens {
+		frag := raw[off : off+n]
+		off += n
+		if next, ok := bf.pending[pos]; ok {
+			frag = next
+			bf.lens[pos] = len(next)
+		}
+		out = append(out, frag...)
+	}
+	bf.pending = nil
+	bf.z, bf.size = nil, len(out)
+	if len(out) > 0 {
+		if bf.z, err = x.gzip(out); err != nil {
+			return nil, 0, err
 		}
 	}
-	return out
+	return bf.z, bf.size, nil
 }
 
-// blockGzip is a block's samples of a family in format f, gzipped (empty
-// when it has none).
-func (x *exposition) blockGzip(i int, family string, f format) (gzipped, error) {
-	b := x.blocks[i]
-	if z, ok := b.gz[f][family]; ok {
-		return z, nil
+// gunzip is the inverse of gzip, for a size known in advance.
+func (x *exposition) gunzip(z []byte, size int) ([]byte, error) {
+	if len(z) == 0 {
+		return nil, nil
 	}
-	raw := x.blockRaw(i, family, f)
-	z := gzipped{size: len(raw)}
-	if len(raw) > 0 {
+	r, ok := x.rpool.Get().(*gzip.Reader)
+	if ok {
+		if err := r.Reset(bytes.NewReader(z)); err != nil {
+			return nil, err
+		}
+	} else {
 		var err error
-		if z.z, err = x.gzip(raw); err != nil {
-			return gzipped{}, err
+		if r, err = gzip.NewReader(bytes.NewReader(z)); err != nil {
+			return nil, err
 		}
 	}
-	b.gz[f][family] = z
-	return z, nil
+	defer x.rpool.Put(r)
+	out := make([]byte, size)
+	if _, err := io.ReadFull(r, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (x *exposition) gzip(p []byte) ([]byte, error) {
@@ -353,17 +400,17 @@ func (x *exposition) write(w io.Writer, f format, gz bool) error {
 		var parts [][]byte
 		size := 0
 		for i := range x.blocks {
-			var part []byte
-			if gz {
-				z, err := x.blockGzip(i, name, f)
-				if err != nil {
+			part, n, err := x.blockGzip(i, name, f)
+			if err != nil {
+				return err
+			}
+			if !gz {
+				// Rare: Prometheus always asks for gzip.
+				if part, err = x.gunzip(part, n); err != nil {
 					return err
 				}
-				part, size = z.z, size+z.size
-			} else {
-				part = x.blockRaw(i, name, f)
-				size += len(part)
 			}
+			size += n
 			if len(part) > 0 {
 				parts = append(parts, part)
 			}
@@ -488,3 +535,19 @@ type describeOnly struct{ c prometheus.Collector }
 
 func (d describeOnly) Describe(ch chan<- *prometheus.Desc) { d.c.Describe(ch) }
 func (describeOnly) Collect(chan<- prometheus.Metric)      {}
+
+// retained is the bytes of encoded series the cache holds.
+func (x *exposition) retained() int {
+	n := 0
+	for _, b := range x.blocks {
+		for f := range b.fams {
+			for _, bf := range b.fams[f] {
+				n += len(bf.z) + 16*len(bf.lens)
+				for _, frag := range bf.pending {
+					n += len(frag)
+				}
+			}
+		}
+	}
+	return n
+}

@@ -256,3 +256,26 @@ func TestCachedExpositionPassesPromtool(t *testing.T) {
 		t.Error("the other collectors' families are missing")
 	}
 }
+
+// The cache keeps the series compressed only: at 1 000 profiles their
+// uncompressed text and protobuf were 9 MB of a 70 MB process. What it
+// holds after scrapes in both formats is a fraction of the exposition.
+func TestCacheKeepsSeriesCompressed(t *testing.T) {
+	c := scrapeFixture(200, true)
+	h := c.Handler(prometheus.NewRegistry(), func(err error) { t.Error(err) })
+	raw := 0
+	for _, accept := range []string{acceptText, acceptProto} {
+		scrape(t, h, accept, true)
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		raw += w.Body.Len()
+	}
+	c.cache.mu.Lock()
+	held := c.cache.retained()
+	c.cache.mu.Unlock()
+	if held > raw/4 {
+		t.Errorf("the cache holds %d bytes for %d bytes of text and protobuf exposition; want at most a quarter", held, raw)
+	}
+}
