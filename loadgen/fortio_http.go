@@ -27,7 +27,7 @@ func runHTTP(o *fhttp.HTTPRunnerOptions) (map[int]int64, periodic.RunnerResults,
 	defer opts.Abort()
 	o.HTTPOptions.Resolution = opts.Resolution
 	o.HTTPOptions.Offset = opts.Offset
-	o.HTTPOptions.UniqueID = opts.RunID
+	o.UniqueID = opts.RunID
 	conns := make([]*httpConn, opts.NumThreads)
 	defer func() {
 		for _, c := range conns {

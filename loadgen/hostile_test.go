@@ -229,7 +229,7 @@ func TestFortioLargeBodies(t *testing.T) {
 	body := make([]byte, size)
 	for _, chunked := range []bool{false, true} {
 		t.Run("chunked="+strconv.FormatBool(chunked), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if !chunked {
 					w.Header().Set("Content-Length", strconv.Itoa(size))
 				}
