@@ -259,3 +259,50 @@ func TestFortioLargeBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileBodyFortioHTTP2: over HTTP/2 fortio uses Go's client, which
+// reads every body to its end (into io.Discard): against an endless body
+// each request lasts target.timeout and counts as error, "no answer within
+// target.timeout", the run ends within its duration plus hostileGrace and
+// the heap stays under hostileHeapBound.
+func TestHostileBodyFortioHTTP2(t *testing.T) {
+	chunk := make([]byte, 64<<10)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true) // fortio speaks h2c to http://
+	srv.Start()
+	t.Cleanup(srv.Close)
+	const connections = 4
+	p := testProfile(srv.URL+"/", 0, connections, time.Second)
+	p.Target.Protocol = config.ProtocolHTTP2
+	p.Target.Timeout = config.Duration(time.Second)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	stop := make(chan struct{})
+	peak := peakHeap(stop)
+	start := time.Now()
+	r, err := NewFortio().Run(context.Background(), p, nil)
+	took := time.Since(start)
+	close(stop)
+	grown := int64(<-peak) - int64(before.HeapAlloc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("took %v, heap grew by at most %.1f MB, codes %v, reasons %v", took, float64(grown)/(1<<20), r.Codes, r.ErrorReasons)
+	if limit := p.Load.Duration.D() + hostileGrace(p.Target.Timeout.D()); took > limit+500*time.Millisecond {
+		t.Errorf("the run took %v, more than its duration plus the grace (%v)", took, limit)
+	}
+	if grown > hostileHeapBound {
+		t.Errorf("the heap grew by %d MB, more than %d MB", grown>>20, hostileHeapBound>>20)
+	}
+	if n := r.Codes[result.CodeError]; n == 0 || len(r.Codes) != 1 || r.ErrorReasons[reasonLate] != n {
+		t.Errorf("codes %v, reasons %v: want only errors, all %q", r.Codes, r.ErrorReasons, reasonLate)
+	}
+}
