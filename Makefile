@@ -11,6 +11,8 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%dT%H%M%SZ)
 RUN_ARGS  ?=
 # golangci-lint: from PATH, else where go install puts it (CI installs this version).
+# make lint runs it with --allow-serial-runners: it waits for another run on the
+# machine instead of failing beside it.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT ?= $(or $(shell command -v golangci-lint 2>/dev/null),$(wildcard $(shell $(GO) env GOPATH)/bin/golangci-lint))
 
@@ -31,7 +33,7 @@ lint: tidy-check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@[ -n "$(GOLANGCI_LINT)" ] || { echo "golangci-lint not found in PATH or $$($(GO) env GOPATH)/bin; install it: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)"; exit 1; }
-	$(GOLANGCI_LINT) run --allow-serial-runners ./... # waits for, rather than fails beside, another run on this machine
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 ## tidy-check: fail when `go mod tidy` would change go.mod or go.sum (prints the diff)
 tidy-check:
