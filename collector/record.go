@@ -21,9 +21,8 @@ import (
 type profileObserver struct {
 	profile  string
 	duration prometheus.Observer
-	vec      *prometheus.CounterVec
-	codes    atomic.Pointer[[]codeCounter]
-	mu       sync.Mutex // serialises additions to codes
+	codes    atomic.Pointer[[]*counter] // labels profile, code
+	mu       sync.Mutex                 // serialises additions to codes
 	// retired is set when the profile is removed: a run still in flight
 	// keeps this observer, and a code it sees for the first time must not
 	// bring the removed profile's series back.
@@ -31,11 +30,6 @@ type profileObserver struct {
 	// dirty says the live series changed since the exposition cache last
 	// encoded them.
 	dirty atomic.Bool
-}
-
-type codeCounter struct {
-	code    string
-	counter prometheus.Counter
 }
 
 // ObserveRequest implements result.Observer. The duration histogram is
@@ -46,7 +40,7 @@ func (o *profileObserver) ObserveRequest(latency time.Duration, code string) {
 	if code != result.CodeError {
 		o.duration.Observe(latency.Seconds())
 	}
-	o.counter(code).Inc()
+	o.counter(code).n.Add(1)
 	o.changed()
 }
 
@@ -66,36 +60,33 @@ func (o *profileObserver) isRetired() bool {
 	return o.retired
 }
 
-func (o *profileObserver) counter(code string) prometheus.Counter {
+func (o *profileObserver) counter(code string) *counter {
 	if cs := o.codes.Load(); cs != nil {
 		for _, c := range *cs {
-			if c.code == code {
-				return c.counter
+			if c.labels[1] == code {
+				return c
 			}
 		}
 	}
 	return o.addCode(code)
 }
 
-func (o *profileObserver) addCode(code string) prometheus.Counter {
+// addCode adds a code's counter. A retired observer's are exported nowhere:
+// the Runs forgot it with its profile.
+func (o *profileObserver) addCode(code string) *counter {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var cs []codeCounter
+	var cs []*counter
 	if old := o.codes.Load(); old != nil {
 		for _, c := range *old {
-			if c.code == code { // added since the caller looked
-				return c.counter
+			if c.labels[1] == code { // added since the caller looked
+				return c
 			}
 		}
 		cs = append(cs, *old...)
 	}
-	var c prometheus.Counter
-	if o.retired {
-		c = prometheus.NewCounter(prometheus.CounterOpts{Name: "perf_run_requests_total"}) // counted nowhere
-	} else {
-		c = o.vec.WithLabelValues(o.profile, code)
-	}
-	cs = append(cs, codeCounter{code: code, counter: c})
+	c := newCounter(descRequests, time.Now(), o.profile, code)
+	cs = append(cs, c)
 	o.codes.Store(&cs)
 	return c
 }
@@ -114,7 +105,7 @@ func (c *Runs) Observer(profile string) result.Observer {
 	defer c.mu.Unlock()
 	o, ok := c.observers[profile]
 	if !ok {
-		o = &profileObserver{profile: profile, duration: c.requestDuration.WithLabelValues(profile), vec: c.requests}
+		o = &profileObserver{profile: profile, duration: c.requestDuration.WithLabelValues(profile)}
 		o.dirty.Store(true)
 		c.observers[profile] = o
 	}
@@ -127,7 +118,9 @@ func (c *Runs) Observer(profile string) result.Observer {
 func (c *Runs) RecordBulk(profile string, r *result.Measurement) {
 	o := c.Observer(profile).(*profileObserver)
 	for code, n := range r.Codes {
-		o.counter(code).Add(float64(n))
+		if n > 0 {
+			o.counter(code).n.Add(uint64(n))
+		}
 	}
 	if r.Latency == nil {
 		o.changed()
@@ -146,8 +139,17 @@ func (c *Runs) RecordBulk(profile string, r *result.Measurement) {
 func (c *Runs) CountOutcome(profile, outcome string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.runs.WithLabelValues(profile, outcome).Inc()
-	c.outcomes[profile] = true
+	var m *counter
+	for _, rc := range c.runCounts[profile] {
+		if rc.labels[1] == outcome {
+			m = rc
+		}
+	}
+	if m == nil {
+		m = newCounter(descRuns, time.Now(), profile, outcome)
+		c.runCounts[profile] = append(c.runCounts[profile], m)
+	}
+	m.n.Add(1)
 	c.touch(profile)
 }
 

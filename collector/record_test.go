@@ -26,12 +26,12 @@ func TestObserverCountsEveryCodeFromConcurrentConnections(t *testing.T) {
 	}
 	wg.Wait()
 	for _, code := range codes {
-		got := testutil.ToFloat64(c.requests.WithLabelValues("checkout", code))
+		got := requestCount(t, c, "checkout", code)
 		if want := float64(connections * perConnection / len(codes)); got != want {
 			t.Errorf("code %s: %v requests counted, want %v", code, got, want)
 		}
 	}
-	if got := testutil.CollectAndCount(c.requests); got != len(codes) {
+	if got := testutil.CollectAndCount(c, "perf_run_requests_total"); got != len(codes) {
 		t.Errorf("%d code series, want %d", got, len(codes))
 	}
 }
