@@ -31,6 +31,17 @@ func (h *History) Params() Params { return h.params }
 // Len is the number of runs added, counted or not.
 func (h *History) Len() int { return len(h.runs) }
 
+// Has tells whether the run of that id and start time was added; it looks
+// only at the runs from that start time on, at the end of the history.
+func (h *History) Has(id string, start time.Time) bool {
+	for i := len(h.runs) - 1; i >= 0 && !h.runs[i].Time.Before(start); i-- {
+		if h.runs[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Add appends the next run and updates every metric it measured.
 func (h *History) Add(r Run) {
 	for _, s := range h.add(r) {

@@ -3,6 +3,7 @@ package regression
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,7 +12,9 @@ import (
 
 	"fortio.org/fortio/stats"
 
+	"github.com/perf-exporter/perf-exporter/changepoint"
 	"github.com/perf-exporter/perf-exporter/result"
+	"github.com/perf-exporter/perf-exporter/store"
 )
 
 // corpusDocs are the recorded runs of changepoint's 1 s corpus as stored
@@ -125,5 +128,87 @@ func TestReplayAtStartIsObserveOneByOne(t *testing.T) {
 				t.Errorf("after restart %s, want %s", got, gauges[i*5+j])
 			}
 		}
+	}
+}
+
+// A run saved before the tracker loaded its profile and observed after
+// (a run that ends while the start-up replay goes on) is in the history
+// once, not twice.
+func TestRunSavedBeforeLoadIsObservedOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.add(20, 0.010)
+	f.st.Close()
+	f.open()
+	doc := runDoc("checkout", f.n, 0.010)
+	if err := f.st.Save(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.tr.BaselineWindow(ctx, "checkout"); err != nil { // the replay reads the run
+		t.Fatal(err)
+	}
+	if _, _, err := f.tr.Observe(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.tr.profiles["checkout"].hist.Len(); n != 21 {
+		t.Errorf("history of %d runs after 21 saved and observed", n)
+	}
+}
+
+// blockingStore holds Series until released, as a long replay would.
+type blockingStore struct {
+	Store
+	entered, release chan struct{}
+}
+
+func (b blockingStore) Series(ctx context.Context, profile string) ([]store.Summary, error) {
+	close(b.entered)
+	<-b.release
+	return b.Store.Series(ctx, profile)
+}
+
+// Load replays with the tracker unlocked and publishes the profile's state
+// whole: while the replay goes on, /metrics is served, without the
+// profile's series; once it is done they are there, the regression open,
+// and then hears the baseline window.
+func TestLoadPublishesOnlyWholeState(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.add(30, 0.010)
+	_, wantUntil := f.add(5, 0.013)
+	if wantUntil.IsZero() {
+		t.Fatal("no open regression: the test tests little")
+	}
+	f.st.Close()
+	f.open()
+	bs := blockingStore{Store: f.st, entered: make(chan struct{}), release: make(chan struct{})}
+	f.tr.store = bs
+	done := make(chan error)
+	var until time.Time
+	go func() {
+		done <- f.tr.Load(ctx, "checkout", func(_, u time.Time) error { until = u; return nil })
+	}()
+	<-bs.entered
+	// The tracker is not locked (this would wait forever) and shows
+	// nothing of the profile yet.
+	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "absent" {
+		t.Errorf("perf_regression_open = %s during the replay, want absent", got)
+	}
+	f.tr.ProfileVersions(func(profile string, _ uint64) { t.Errorf("profile %s listed during its replay", profile) })
+	close(bs.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !until.Equal(wantUntil) {
+		t.Errorf("Load's baseline window until %v, want %v", until, wantUntil)
+	}
+	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "1" {
+		t.Errorf("perf_regression_open = %s after the replay, want 1", got)
+	}
+	if got := f.gauge("perf_change_points_total", changepoint.LatencyP99); got != "0" {
+		t.Errorf("change points found before the restart counted again: %s", got)
+	}
+	if err := f.tr.Load(ctx, "nosuch", func(time.Time, time.Time) error { return nil }); !errors.Is(err, ErrUnknownProfile) {
+		t.Errorf("Load of an unknown profile: %v", err)
 	}
 }

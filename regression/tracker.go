@@ -146,6 +146,46 @@ func (t *Tracker) BaselineWindow(ctx context.Context, profile string) (from, unt
 	return from, until, nil
 }
 
+// Load brings a profile's change points back from the store at start, as
+// BaselineWindow does, but replays its history with the tracker unlocked:
+// the other profiles' series are served meanwhile, and this profile's
+// appear whole, once its replay is done. then is called with the profile's
+// baseline window once its state is in (this replay's, or that of an
+// Observe or API call that loaded it first), with the tracker locked: a
+// run that ends meanwhile sets its baseline after then's, never before.
+func (t *Tracker) Load(ctx context.Context, profile string, then func(from, until time.Time) error) error {
+	t.mu.Lock()
+	params, ok := t.params[profile]
+	loaded := t.profiles[profile] != nil
+	t.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownProfile, profile)
+	}
+	var built *profileState
+	if !loaded {
+		var err error
+		if built, err = t.build(ctx, profile, params); err != nil {
+			return err
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.profiles[profile]
+	if st == nil {
+		if built != nil && t.params[profile] == params {
+			t.publish(profile, built)
+			st = built
+		} else {
+			// Forgotten or detected with new parameters since (a reload).
+			var err error
+			if st, err = t.state(ctx, profile); err != nil {
+				return err
+			}
+		}
+	}
+	return then(st.baselineWindow())
+}
+
 // state returns the profile's state, replaying its history from the store
 // when it is not loaded yet. Called with t.mu held.
 func (t *Tracker) state(ctx context.Context, profile string) (*profileState, error) {
@@ -156,6 +196,17 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 	if st := t.profiles[profile]; st != nil {
 		return st, nil
 	}
+	st, err := t.build(ctx, profile, params)
+	if err != nil {
+		return nil, err
+	}
+	t.publish(profile, st)
+	return st, nil
+}
+
+// build replays a profile's history from the store. It reads only the
+// store and the tracker's fixed fields: it needs no lock.
+func (t *Tracker) build(ctx context.Context, profile string, params changepoint.Params) (*profileState, error) {
 	runs, err := t.store.Series(ctx, profile)
 	if err != nil {
 		return nil, fmt.Errorf("change points of profile %s: %w", profile, err)
@@ -167,9 +218,8 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 	st := &profileState{params: params, hist: changepoint.NewHistory(params), accepted: accepted, seen: map[[2]string][]int{}}
 	// The detector's work per run grows with the weak change points of the
 	// history: it follows the last MaxHistory runs (the store's default
-	// retention).
-	// AddAll leaves the detector as adding the runs one by one did, at a
-	// fraction of the cost (it merges once).
+	// retention). AddAll leaves the detector as adding the runs one by one
+	// did, at a fraction of the cost (it merges once).
 	runs = runs[max(0, len(runs)-t.maxHistory):]
 	replay := make([]changepoint.Run, len(runs))
 	for i, s := range runs {
@@ -177,12 +227,16 @@ func (t *Tracker) state(ctx context.Context, profile string) (*profileState, err
 	}
 	st.hist.AddAll(replay)
 	st.refresh()
+	return st, nil
+}
+
+// publish makes a replayed profile's state the tracker's; t.mu is held.
+func (t *Tracker) publish(profile string, st *profileState) {
 	for _, c := range st.changes {
 		st.isNew(c) // found before this start: not counted again
 	}
 	t.profiles[profile] = st
 	t.changed(profile)
-	return st, nil
 }
 
 // Observe adds a completed run (already saved in the store) and returns the
@@ -205,7 +259,9 @@ func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, unti
 		if st, err = t.state(ctx, profile); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
-	} else {
+	} else if !st.hist.Has(doc.PerfExporter.RunID, doc.StartTime) {
+		// A replay that read the store after this run was saved has it
+		// already (Load at start, while runs go on).
 		st.hist.Add(changepoint.RunFromDocument(doc))
 		st.refresh()
 	}
