@@ -93,6 +93,11 @@ func TestRegressionOpenedAcceptedAndRestored(t *testing.T) {
 	<-daemon.Exited()
 	testutil.StartProcess(t, bin, args...)
 	testutil.WaitHTTP(t, base+"/-/ready", 10*time.Second)
+	// The change points come back in the background once the daemon is
+	// ready: the profile's series appear when its replay is done.
+	testutil.WaitFor(t, 30*time.Second, "the p50 regression series back", func() bool {
+		return strings.Contains(scrape(t, base), open+" ")
+	})
 	if !strings.Contains(scrape(t, base), open+" 0") {
 		t.Error("the accepted regression is open again after a restart")
 	}

@@ -72,8 +72,20 @@ profiles:
 	if err := changes.ApplyConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := restoreHistory(ctx, slog.New(slog.DiscardHandler), st, runs, sched, changes, cfg); err != nil {
+	if err := restoreHistory(ctx, slog.New(slog.DiscardHandler), st, runs, sched, cfg); err != nil {
 		t.Fatal(err)
+	}
+	// The baseline comes back with the change points, in the background
+	// once the daemon is ready.
+	const baseline = `perf_run_latency_baseline_seconds{percentile="99",profile="p"}`
+	if v, ok := gaugeValues(t, reg)[baseline]; ok {
+		t.Errorf("%s = %v before the change points are replayed", baseline, v)
+	}
+	if err := (changeReplay{changes: changes, st: st, runs: runs, cfg: cfg, logger: slog.New(slog.DiscardHandler)}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := gaugeValues(t, reg)[baseline]; v != 0.009 {
+		t.Errorf("%s = %v after the replay, want 0.009", baseline, v)
 	}
 	if err := sched.Apply(cfg); err != nil {
 		t.Fatal(err)

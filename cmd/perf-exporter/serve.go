@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -154,7 +155,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		Logger:      logger,
 		Split:       f.split,
 	})
-	if err := restoreHistory(ctx, logger, st, runs, sched, changes, cfg); err != nil {
+	if err := restoreHistory(ctx, logger, st, runs, sched, cfg); err != nil {
 		if ctx.Err() != nil {
 			closeListeners(listeners)
 			return err
@@ -213,6 +214,7 @@ func serve(ctx context.Context, logger *slog.Logger, f *serveFlags) error {
 		return applyErr
 	}
 	ready.Store(true)
+	start(changeReplay{changes: changes, st: st, runs: runs, cfg: cfg, logger: logger})
 	start(checker)
 	start(boards)
 	start(annotator)
@@ -257,11 +259,12 @@ type runHistory interface {
 }
 
 // restoreHistory turns runs a crash left in flight into aborted ones and
-// brings back every profile's last-run gauges and baseline, so boards do not
-// go blank after a restart or upgrade. The gauges and the landing page's
+// brings back every profile's last-run gauges, so boards do not go blank
+// after a restart or upgrade (the baselines and change points come back
+// in the background: changeReplay). The gauges and the landing page's
 // last run come from the last completed run: an aborted one (the run a
 // kill -9 interrupted) measured nothing whole and must not zero them.
-func restoreHistory(ctx context.Context, logger *slog.Logger, st runHistory, runs *collector.Runs, sched *scheduler.Scheduler, changes *regression.Tracker, cfg *config.Config) error {
+func restoreHistory(ctx context.Context, logger *slog.Logger, st runHistory, runs *collector.Runs, sched *scheduler.Scheduler, cfg *config.Config) error {
 	configured := map[string]bool{}
 	for _, p := range cfg.Profiles {
 		configured[p.Name] = true
@@ -297,19 +300,6 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st runHistory, run
 		if last.Success != nil {
 			runs.SetLastSuccess(profile, last.Success.End())
 		}
-		// The change points are replayed from the history: the baseline is
-		// the accepted level's, and the regression gauges are back.
-		from, until, err := changes.BaselineWindow(ctx, profile)
-		if err != nil {
-			return err
-		}
-		baseline, n, err := st.BaselineWithin(ctx, profile, cfg.Global.BaselineRuns, from, until)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			runs.SetBaseline(profile, baseline)
-		}
 	}
 	for _, p := range cfg.Profiles {
 		if err := restoreMisses(ctx, st, runs, p); err != nil {
@@ -317,6 +307,51 @@ func restoreHistory(ctx context.Context, logger *slog.Logger, st runHistory, run
 		}
 	}
 	sched.Restore(docs)
+	return nil
+}
+
+// changeReplay brings back every profile's change points and baseline
+// from the history, after the daemon is ready: replaying the change-point
+// detector over 1 000 profiles' histories takes seconds to tens of seconds
+// (BenchmarkReplayAtStart), which /metrics and the schedule need not wait
+// for. A profile's regression series and baseline appear once its own
+// replay is done, whole (regression.Tracker.Load); a run that ends before
+// loads its profile itself.
+type changeReplay struct {
+	changes *regression.Tracker
+	st      interface {
+		BaselineWithin(ctx context.Context, profile string, n int, from, until time.Time) (map[string]float64, int, error)
+	}
+	runs   *collector.Runs
+	cfg    *config.Config
+	logger *slog.Logger
+}
+
+func (r changeReplay) Run(ctx context.Context) error {
+	began := time.Now()
+	for _, p := range r.cfg.Profiles {
+		profile := p.Name
+		err := r.changes.Load(ctx, profile, func(from, until time.Time) error {
+			baseline, n, err := r.st.BaselineWithin(ctx, profile, r.cfg.Global.BaselineRuns, from, until)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				r.runs.SetBaseline(profile, baseline)
+			}
+			return nil
+		})
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, regression.ErrUnknownProfile):
+			// Removed by a reload meanwhile: nothing to restore.
+		case err != nil:
+			// Its next run loads it again; the others still get theirs.
+			r.logger.Error("cannot restore the change points and baseline of a profile from the history", "profile", profile, "err", err)
+		}
+	}
+	r.logger.Info("change points and baselines restored from the history", "profiles", len(r.cfg.Profiles), "took", time.Since(began))
 	return nil
 }
 
