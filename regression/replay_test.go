@@ -189,8 +189,10 @@ func TestLoadPublishesOnlyWholeState(t *testing.T) {
 		done <- f.tr.Load(ctx, "checkout", func(_, u time.Time) error { until = u; return nil })
 	}()
 	<-bs.entered
-	// The tracker is not locked (this would wait forever) and shows
-	// nothing of the profile yet.
+	if !f.tr.mu.TryLock() {
+		t.Fatal("the tracker is locked during the replay")
+	}
+	f.tr.mu.Unlock()
 	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "absent" {
 		t.Errorf("perf_regression_open = %s during the replay, want absent", got)
 	}
@@ -210,5 +212,44 @@ func TestLoadPublishesOnlyWholeState(t *testing.T) {
 	}
 	if err := f.tr.Load(ctx, "nosuch", func(time.Time, time.Time) error { return nil }); !errors.Is(err, ErrUnknownProfile) {
 		t.Errorf("Load of an unknown profile: %v", err)
+	}
+}
+
+// A run that ends before its profile was loaded replays the profile's
+// history with the tracker unlocked, as Load does; the run is in it once.
+func TestObserveReplaysUnlocked(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.add(30, 0.010)
+	f.st.Close()
+	f.open()
+	doc := runDoc("checkout", f.n, 0.010)
+	if err := f.st.Save(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	bs := blockingStore{Store: f.st, entered: make(chan struct{}), release: make(chan struct{})}
+	f.tr.store = bs
+	done := make(chan error)
+	go func() {
+		_, _, err := f.tr.Observe(ctx, doc)
+		done <- err
+	}()
+	<-bs.entered
+	if !f.tr.mu.TryLock() {
+		t.Fatal("the tracker is locked during the replay")
+	}
+	f.tr.mu.Unlock()
+	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "absent" {
+		t.Errorf("perf_regression_open = %s during the replay, want absent", got)
+	}
+	close(bs.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := f.tr.profiles["checkout"].hist.Len(); n != 31 {
+		t.Errorf("history of %d runs after 31 saved and observed", n)
+	}
+	if got := f.gauge("perf_regression_open", changepoint.LatencyP99); got != "0" {
+		t.Errorf("perf_regression_open = %s after the replay, want 0", got)
 	}
 }

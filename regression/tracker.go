@@ -155,35 +155,42 @@ func (t *Tracker) BaselineWindow(ctx context.Context, profile string) (from, unt
 // run that ends meanwhile sets its baseline after then's, never before.
 func (t *Tracker) Load(ctx context.Context, profile string, then func(from, until time.Time) error) error {
 	t.mu.Lock()
-	params, ok := t.params[profile]
-	loaded := t.profiles[profile] != nil
-	t.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownProfile, profile)
-	}
-	var built *profileState
-	if !loaded {
-		var err error
-		if built, err = t.build(ctx, profile, params); err != nil {
-			return err
-		}
-	}
-	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.profiles[profile]
 	if st == nil {
-		if built != nil && t.params[profile] == params {
-			t.publish(profile, built)
-			st = built
-		} else {
-			// Forgotten or detected with new parameters since (a reload).
-			var err error
-			if st, err = t.state(ctx, profile); err != nil {
-				return err
-			}
+		var err error
+		if st, err = t.reload(ctx, profile, nil); err != nil {
+			return err
 		}
 	}
 	return then(st.baselineWindow())
+}
+
+// reload replays a profile's history from the store to replace old (nil:
+// none) and returns the profile's state. t.mu is held on entry and return
+// but released during the replay, which takes milliseconds to tens of
+// milliseconds for a long history: scrapes and other profiles' runs do not
+// wait for it, and old stays published until the new state is whole.
+func (t *Tracker) reload(ctx context.Context, profile string, old *profileState) (*profileState, error) {
+	params, ok := t.params[profile]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownProfile, profile)
+	}
+	t.mu.Unlock()
+	built, err := t.build(ctx, profile, params)
+	t.mu.Lock()
+	if err != nil {
+		return nil, err
+	}
+	switch cur := t.profiles[profile]; {
+	case cur != nil && cur != old:
+		return cur, nil // replayed by another meanwhile
+	case t.params[profile] != params:
+		// Forgotten or detected with new parameters since (a reload).
+		return t.state(ctx, profile)
+	}
+	t.publish(profile, built)
+	return built, nil
 }
 
 // state returns the profile's state, replaying its history from the store
@@ -248,15 +255,12 @@ func (t *Tracker) Observe(ctx context.Context, doc *result.Document) (from, unti
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.profiles[profile]
-	if st != nil && st.hist.Len() >= 2*t.maxHistory {
-		// Start again from the last MaxHistory runs, so a daemon that runs
-		// for months keeps its per-run work and memory bounded.
-		delete(t.profiles, profile)
-		st = nil
-	}
-	if st == nil {
+	// Past 2 × MaxHistory runs, start again from the last MaxHistory runs,
+	// so a daemon that runs for months keeps its per-run work and memory
+	// bounded.
+	if st == nil || st.hist.Len() >= 2*t.maxHistory {
 		// Replaying the store includes this run: it was saved first.
-		if st, err = t.state(ctx, profile); err != nil {
+		if st, err = t.reload(ctx, profile, st); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
 	} else if !st.hist.Has(doc.PerfExporter.RunID, doc.StartTime) {
