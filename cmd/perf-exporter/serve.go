@@ -343,7 +343,7 @@ func (r changeReplay) Run(ctx context.Context) error {
 		})
 		switch {
 		case ctx.Err() != nil:
-			return nil
+			return nil //nolint:nilerr // shutting down: the replay stops, no failure
 		case errors.Is(err, regression.ErrUnknownProfile):
 			// Removed by a reload meanwhile: nothing to restore.
 		case err != nil:
