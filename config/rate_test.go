@@ -45,3 +45,20 @@ func TestRateShapeIsChecked(t *testing.T) {
 		})
 	}
 }
+
+// A run sends load for its warm-up and then its duration: both count
+// against global.limits.max_duration, or warmup: 100h passed check config
+// and loaded the target for a hundred hours (issue 18 item 3: a run never
+// exceeds max_duration).
+func TestWarmupCountsAgainstMaxDuration(t *testing.T) {
+	_, err := Parse([]byte(`profiles:
+  - name: a
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:8080/"}
+    load: {qps: 10, connections: 1, duration: 10m, warmup: 6m}
+`), "w.yaml")
+	want := `w.yaml:5: profile "a": load.warmup 6m0s plus load.duration 10m0s is above global.limits.max_duration 15m0s`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %s", err, want)
+	}
+}

@@ -305,6 +305,10 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 		v.errorf(append(at, "duration"), "%s: load.duration %s is above global.limits.max_duration %s", ctx, l.Duration, lim.MaxDuration)
 	}
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
+	// The warm-up sends load too: a run lasts both.
+	if l.Warmup > 0 && l.Duration > 0 && l.Duration <= lim.MaxDuration && l.Warmup+l.Duration > lim.MaxDuration {
+		v.errorf(append(at, "warmup"), "%s: load.warmup %s plus load.duration %s is above global.limits.max_duration %s", ctx, l.Warmup, l.Duration, lim.MaxDuration)
+	}
 	if p.Engine == EngineFortio || p.Engine == "" {
 		if err := CheckRateShape(l.QPS, l.Connections, l.Duration.D(), ProfileRate); err != nil {
 			v.errorf(append(at, "qps"), "%s: %v", ctx, err)
