@@ -57,7 +57,31 @@ func TestWarmupCountsAgainstMaxDuration(t *testing.T) {
     target: {url: "http://127.0.0.1:8080/"}
     load: {qps: 10, connections: 1, duration: 10m, warmup: 6m}
 `), "w.yaml")
-	want := `w.yaml:5: profile "a": load.warmup 6m0s plus load.duration 10m0s is above global.limits.max_duration 15m0s`
+	want := `w.yaml:5: profile "a": a run can last load.warmup 6m0s + load.duration 10m0s + 12s for its last requests' answers (twice target.timeout 3s per phase) = 16m12s, above global.limits.max_duration 15m0s`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %s", err, want)
+	}
+}
+
+// TestLongestRunFitsMaxDuration: a run's last requests may wait twice
+// target.timeout for their answers after its duration, so a duration that
+// leaves no room for them under max_duration is refused, and one that does
+// is accepted.
+func TestLongestRunFitsMaxDuration(t *testing.T) {
+	config := func(duration string) string {
+		return `global: {limits: {max_duration: 1m}}
+profiles:
+  - name: a
+    schedule: "@every 1h"
+    target: {url: "http://127.0.0.1:8080/", timeout: 2s}
+    load: {qps: 10, connections: 1, duration: ` + duration + `}
+`
+	}
+	if _, err := Parse([]byte(config("56s")), "ok.yaml"); err != nil {
+		t.Errorf("56s + 2 x 2s = 1m: %v", err)
+	}
+	_, err := Parse([]byte(config("1m")), "long.yaml")
+	want := `long.yaml:6: profile "a": a run can last load.warmup 0s + load.duration 1m0s + 4s for its last requests' answers (twice target.timeout 2s per phase) = 1m4s, above global.limits.max_duration 1m0s`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v\nwant it to contain %s", err, want)
 	}

@@ -305,9 +305,23 @@ func (v *validator) load(at []any, ctx string, p *Profile, lim *Limits) {
 		v.errorf(append(at, "duration"), "%s: load.duration %s is above global.limits.max_duration %s", ctx, l.Duration, lim.MaxDuration)
 	}
 	v.nonNegative(append(at, "warmup"), ctx+": load.warmup", l.Warmup)
-	// The warm-up sends load too: a run lasts both.
-	if l.Warmup > 0 && l.Duration > 0 && l.Duration <= lim.MaxDuration && l.Warmup+l.Duration > lim.MaxDuration {
-		v.errorf(append(at, "warmup"), "%s: load.warmup %s plus load.duration %s is above global.limits.max_duration %s", ctx, l.Warmup, l.Duration, lim.MaxDuration)
+	// The warm-up sends load too, and the last requests of each may wait
+	// for an answer up to twice target.timeout (Fortio sends a request
+	// again once on a new connection when a kept-alive one stays silent):
+	// max_duration bounds all of it, so no run ever lasts longer.
+	if l.Duration > 0 && l.Duration <= lim.MaxDuration && l.Warmup >= 0 {
+		grace := 2 * p.Target.Timeout.D()
+		if l.Warmup > 0 {
+			grace *= 2
+		}
+		if longest := l.Warmup.D() + l.Duration.D() + grace; longest > lim.MaxDuration.D() {
+			field := "duration"
+			if l.Warmup > 0 {
+				field = "warmup"
+			}
+			v.errorf(append(at, field), "%s: a run can last load.warmup %s + load.duration %s + %s for its last requests' answers (twice target.timeout %s per phase) = %s, above global.limits.max_duration %s",
+				ctx, l.Warmup, l.Duration, grace, p.Target.Timeout, longest, lim.MaxDuration)
+		}
 	}
 	if p.Engine == EngineFortio || p.Engine == "" {
 		if err := CheckRateShape(l.QPS, l.Connections, l.Duration.D(), ProfileRate); err != nil {
