@@ -13,6 +13,8 @@
 # were recorded with
 #   DURATION=1s OUT=changepoint/testdata/corpus-1s changepoint/testdata/record.sh 400 150 60
 #   DURATION=3s OUT=changepoint/testdata/corpus-3s changepoint/testdata/record.sh 350 120 50
+# and, with nothing else running on the machine,
+#   DURATION=1s OUT=changepoint/testdata/corpus-1s-quiet PORT=18190 changepoint/testdata/record.sh 400 150 60
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs_base=${1:-400}
