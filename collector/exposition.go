@@ -9,13 +9,14 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/perf-exporter/perf-exporter/internal/gzipneg"
 )
 
 // The exposition cache. With a thousand profiles, encoding and compressing
@@ -470,7 +471,7 @@ func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error), sources
 			return
 		}
 		var own bytes.Buffer
-		gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+		gz := gzipneg.Accepts(r.Header.Get("Accept-Encoding"))
 		var out io.Writer = &own
 		var z *gzip.Writer
 		if gz {
@@ -511,19 +512,6 @@ func (c *Runs) Handler(others prometheus.Gatherer, errorLog func(error), sources
 			errorLog(err)
 		}
 	})
-}
-
-// acceptsGzip reads an Accept-Encoding header: gzip, unless with q=0 (as
-// the web package's gzip handler).
-func acceptsGzip(header string) bool {
-	for part := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			q := strings.ReplaceAll(params, " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-		}
-	}
-	return false
 }
 
 // DescribeOnly registers a collector's descriptions without its series:

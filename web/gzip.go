@@ -4,8 +4,9 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/perf-exporter/perf-exporter/internal/gzipneg"
 )
 
 // bestSpeedGzip compresses the responses of clients that accept gzip at
@@ -20,7 +21,7 @@ func bestSpeedGzip(next http.Handler) http.Handler {
 	}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
-		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if !gzipneg.Accepts(r.Header.Get("Accept-Encoding")) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -65,16 +66,4 @@ func (g *gzipResponse) Write(p []byte) (int, error) {
 		return g.ResponseWriter.Write(p)
 	}
 	return g.z.Write(p)
-}
-
-// acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
-func acceptsGzip(header string) bool {
-	for part := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			q := strings.ReplaceAll(params, " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-		}
-	}
-	return false
 }
